@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# colo-proxy: COLO network proxy as netfilter modules for stock kernels.
+#
+#   make            modules, iptables extensions and tools
+#   make check      install missing Debian packages, build, run unit tests
+#                   and every selftest in a QEMU guest
+#   make demo       a COLO pair at work, in a QEMU guest
+#   make lint       checkpatch --strict, sparse, W=1
+#   make install    modules_install + depmod, xtables .so, tools, man pages
+
+# Kernel to build against: the running kernel's build tree, else the newest
+# installed Debian headers.
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+	$(lastword $(sort $(wildcard /lib/modules/*/build))))
+KVER ?= $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
+SRC := $(CURDIR)
+
+.PHONY: all modules userspace ext tools clean check demo bench lint deps \
+	install uninstall
+
+all: modules userspace
+
+modules:
+	@test -n "$(KDIR)" || { echo "no kernel headers found: apt-get install linux-headers-amd64, or set KDIR" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(SRC) modules
+
+userspace: ext tools
+
+ext:
+	$(MAKE) -C iptables-ext
+
+tools:
+	$(MAKE) -C tools
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(SRC) clean
+	$(MAKE) -C iptables-ext clean
+	$(MAKE) -C tools clean
+
+# Kernel style gates. checkpatch ships in Debian's linux-source tarball.
+KSRC_TAR ?= $(lastword $(sort $(wildcard /usr/src/linux-source-*.tar.xz)))
+CHECKPATCH := build/checkpatch/scripts/checkpatch.pl
+KERNEL_SOURCES = $(filter-out %.mod.c,$(wildcard nf_conntrack_colo/*.[ch] nfnetlink_colo/*.[ch] \
+	xt_PMYCOLO/*.[ch] xt_SECCOLO/*.[ch] include/net/netfilter/*.h \
+	include/uapi/linux/netfilter/*.h))
+
+$(CHECKPATCH):
+	@test -n "$(KSRC_TAR)" || { echo "checkpatch needs linux-source: apt-get install linux-source-6.1" >&2; exit 1; }
+	mkdir -p build/checkpatch
+	tar -xJf $(KSRC_TAR) -C build/checkpatch --strip-components=1 \
+		--wildcards '*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
+		'*/scripts/const_structs.checkpatch'
+
+checkpatch: $(CHECKPATCH)
+	$(CHECKPATCH) --strict --no-tree --terse --show-types \
+		-f $(KERNEL_SOURCES)
+
+sparse:
+	$(MAKE) -C $(KDIR) M=$(SRC) C=2 CF="-D__CHECK_ENDIAN__" modules 2>&1 | \
+		tee build/sparse.log
+	@! grep -E "warning|error" build/sparse.log
+
+w1:
+	$(MAKE) -C $(KDIR) M=$(SRC) W=1 modules 2>&1 | tee build/w1.log
+	@! grep -E "warning:|error:" build/w1.log
+
+lint: checkpatch sparse w1
+
+.PHONY: checkpatch sparse w1

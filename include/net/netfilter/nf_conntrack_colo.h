@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * nf_conntrack_colo: COLO proxy instances (per network namespace) and the
+ * per-flow COLO state kept with each conntrack entry. Shared by the control
+ * plane (nfnetlink_colo) and the two data-path roles (xt_PMYCOLO on the
+ * primary host, xt_SECCOLO on the secondary host).
+ */
+#ifndef _NF_CONNTRACK_COLO_H
+#define _NF_CONNTRACK_COLO_H
+
+#include <linux/netfilter.h>
+#include <linux/netlink.h>
+#include <linux/refcount.h>
+#include <linux/u64_stats_sync.h>
+#include <net/net_namespace.h>
+#include <net/netfilter/nf_conntrack.h>
+#include <linux/netfilter/nfnetlink_colo.h>
+
+/* Bits of colo_instance.flags */
+enum colo_instance_flag {
+	COLO_INST_CHECKPOINT_PENDING,	/* one request at a time */
+	COLO_INST_OWNER_RELEASED,	/* owner socket closed, work queued */
+	COLO_INST_DEAD,			/* unlinked, being freed */
+};
+
+struct colo_pcpu_stats {
+	u64_stats_t		cnt[NFCOLO_STATS_MAX + 1];
+	struct u64_stats_sync	syncp;
+};
+
+/* Which socket owns an instance: the control plane tells them apart. */
+struct colo_owner {
+	u32	portid;		/* 0: persistent, no owner */
+	int	protocol;	/* NETLINK_GENERIC, or the libxl protocol */
+};
+
+struct colo_instance {
+	struct rcu_head			rcu;
+	refcount_t			refcnt;
+	possible_net_t			net;
+	u32				index;
+	u8				mode;		/* enum nfcolo_mode */
+	u8				state;		/* enum nfcolo_state */
+	unsigned long			flags;		/* colo_instance_flag */
+	struct colo_owner		owner;
+	u32				compare_timeout_ms;
+	u32				queue_limit;
+	struct colo_pcpu_stats __percpu	*stats;
+	/* Queue depths and their high-water marks: the primary sets them. */
+	atomic_t			gauge[2];
+	atomic_t			gauge_high[2];
+	/* Private state of the role module attached to this instance. */
+	const struct colo_role_ops	*role;
+	void				*role_data;
+};
+
+enum colo_gauge {
+	COLO_GAUGE_PVM_QUEUE,
+	COLO_GAUGE_SVM_QUEUE,
+};
+
+/* What INIT asks for. */
+struct colo_instance_config {
+	u32			index;
+	u8			mode;
+	struct colo_owner	owner;
+	u32			compare_timeout_ms;
+	u32			queue_limit;
+};
+
+/* A checkpoint request: why, and for which flow. */
+struct colo_event {
+	u8			reason;		/* enum nfcolo_reason */
+	u8			family;		/* 0 when no flow is known */
+	u8			l4proto;
+	bool			has_seq;
+	union nf_inet_addr	vm_addr;
+	union nf_inet_addr	peer_addr;
+	u16			vm_port;
+	u16			peer_port;
+	u32			seq;
+	u32			offset;
+	u32			age_ms;
+};
+
+/*
+ * A data-path role (primary or secondary) plugs into every instance of its
+ * mode, whenever the role module and the instance come to exist. All hooks
+ * run in process context under the core's control mutex.
+ */
+struct colo_role_ops {
+	u8	mode;
+	/* Allocate role state for a new or reset instance. */
+	int	(*attach)(struct colo_instance *inst);
+	/* Free it; a primary releases every held packet first. */
+	void	(*detach)(struct colo_instance *inst);
+	/* A checkpoint completed: the SVM is a copy of the PVM. */
+	void	(*checkpoint)(struct colo_instance *inst);
+	/* The peer host is gone; inst->state is already FAILED_OVER. */
+	void	(*failover)(struct colo_instance *inst);
+};
+
+/* The control plane's way of reaching userspace. */
+struct colo_notifier {
+	void	(*checkpoint_requested)(struct colo_instance *inst,
+					const struct colo_event *ev);
+};
+
+static inline struct net *colo_instance_net(const struct colo_instance *inst)
+{
+	return read_pnet(&inst->net);
+}
+
+/* Data path: RCU held by the caller, no reference taken. */
+struct colo_instance *colo_instance_lookup_rcu(struct net *net, u32 index);
+
+struct colo_instance *colo_instance_get(struct net *net, u32 index);
+void colo_instance_put(struct colo_instance *inst);
+/* Referenced instance with index >= *index, for dumps; NULL at the end. */
+struct colo_instance *colo_instance_next(struct net *net, u32 *index);
+
+/* Control operations (process context). */
+int colo_instance_create(struct net *net,
+			 const struct colo_instance_config *cfg,
+			 struct netlink_ext_ack *extack);
+int colo_instance_destroy(struct net *net, u32 index,
+			  struct netlink_ext_ack *extack);
+int colo_instance_reset(struct net *net, u32 index,
+			struct netlink_ext_ack *extack);
+int colo_instance_checkpoint_done(struct net *net, u32 index,
+				  struct netlink_ext_ack *extack);
+int colo_instance_failover(struct net *net, u32 index,
+			   struct netlink_ext_ack *extack);
+/* Owner socket closed: may be called in atomic context. */
+void colo_instance_owner_released(struct net *net, int protocol, u32 portid);
+/* Control plane going away: tear every instance down. */
+void colo_instance_destroy_all(void);
+
+/* Data path: ask for a checkpoint; false if one is already pending. */
+bool colo_request_checkpoint(struct colo_instance *inst,
+			     const struct colo_event *ev);
+
+int colo_role_register(const struct colo_role_ops *ops);
+void colo_role_unregister(const struct colo_role_ops *ops);
+int colo_notifier_register(const struct colo_notifier *nb);
+void colo_notifier_unregister(const struct colo_notifier *nb);
+
+/* Counters. */
+static inline void colo_stat_add(struct colo_instance *inst,
+				 enum nfcolo_stats id, u64 n)
+{
+	struct colo_pcpu_stats *s = get_cpu_ptr(inst->stats);
+
+	u64_stats_update_begin(&s->syncp);
+	u64_stats_add(&s->cnt[id], n);
+	u64_stats_update_end(&s->syncp);
+	put_cpu_ptr(inst->stats);
+}
+
+static inline void colo_stat_inc(struct colo_instance *inst,
+				 enum nfcolo_stats id)
+{
+	colo_stat_add(inst, id, 1);
+}
+
+void colo_gauge_set(struct colo_instance *inst, enum colo_gauge g,
+		    unsigned int value);
+/* Sum of every counter into @out[NFCOLO_STATS_MAX + 1]. */
+void colo_stats_read(const struct colo_instance *inst, u64 *out);
+
+/*
+ * Per-flow state, kept inline in the conntrack helper extension's data area
+ * so that it lives and dies with the conntrack entry (confirmed or not) and
+ * costs one pointer chase per packet. 32 bytes at most.
+ */
+enum nf_ct_colo_flag {
+	NF_CT_COLO_F_LEARNED	= 1 << 0,	/* secondary: both ISNs known */
+	NF_CT_COLO_F_UNTRACKED	= 1 << 1,	/* handshake missed: left alone */
+	NF_CT_COLO_F_SEEN_SYN	= 1 << 2,	/* SVM ISN recorded */
+};
+
+struct nf_conn_colo {
+	u32	index;		/* instance of the flow; 0: not yet claimed */
+	u16	flags;		/* enum nf_ct_colo_flag */
+	u8	vm_dir;		/* conntrack direction of the VM's output */
+	u8	reserved;
+	union {
+		struct {
+			u32	isn_svm;
+			u32	isn_pvm;
+		} sec;
+		struct {
+			u32	compared_seq;
+			u32	max_ack[2];	/* PVM, SVM */
+			void	*queues;
+		} pmy;
+	};
+};
+
+/* The flow's COLO state, or NULL when the flow is not COLO-tracked. */
+struct nf_conn_colo *nf_ct_colo_find(const struct nf_conn *ct);
+
+/*
+ * Tag new conntrack entries of @net with COLO state (and a seqadj area):
+ * taken by the targets' checkentry, given back by their destroy.
+ */
+int nf_ct_colo_hooks_get(struct net *net);
+void nf_ct_colo_hooks_put(struct net *net);
+
+#endif /* _NF_CONNTRACK_COLO_H */

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * COLO proxy control plane: the wire format between the kernel modules and
+ * the hypervisor's COLO frame (QEMU, Xen libxl) or coloctl.
+ *
+ * Transport: a generic netlink family named NFCOLO_GENL_NAME, version
+ * NFCOLO_GENL_VERSION, per network namespace. Stock kernels have no free
+ * nfnetlink subsystem id, so the message names of the original nfnetlink
+ * design (NFCOLO_*) are kept as generic netlink commands instead.
+ *
+ * Every request carries NFCOLO_A_INDEX, the proxy instance index chosen by
+ * userspace; iptables rules name the same index (-j PMYCOLO --index N).
+ *
+ * Requests (userspace -> kernel):
+ *   NFCOLO_PROXY_INIT     INDEX, MODE, [FLAGS], [COMPARE_TIMEOUT_MS],
+ *                         [QUEUE_LIMIT]. Without NFCOLO_F_PERSISTENT the
+ *                         requesting socket owns the instance: closing it
+ *                         tears a primary down (held packets released) and
+ *                         fails a secondary over (offsets kept).
+ *                         EEXIST if INDEX exists in this netns.
+ *   NFCOLO_PROXY_RESET    INDEX. Back to a fresh, active instance; flow
+ *                         state and counters start again.
+ *   NFCOLO_PROXY_DESTROY  INDEX. Primary: held packets are released first.
+ *   NFCOLO_DO_CHECKPOINT  INDEX. "A checkpoint has completed": the SVM is
+ *                         now a copy of the PVM.
+ *   NFCOLO_DO_FAILOVER    INDEX. The peer host is gone.
+ *   NFCOLO_PROXY_GET      [INDEX]. doit: one instance; dump: all of them.
+ *                         Needs no privilege; all others need CAP_NET_ADMIN
+ *                         in the netns's user namespace.
+ *   Commands on an unknown INDEX fail with ENOENT. Every rejection carries an
+ *   extack message.
+ *
+ * Events (kernel -> userspace):
+ *   NFCOLO_KERNEL_NOTIFY  INDEX, MODE, NFCOLO_A_EVENT (nested): a checkpoint
+ *                         is requested. Unicast to the owner socket and
+ *                         multicast to group NFCOLO_MCGRP_EVENTS. One request
+ *                         is pending at a time; DO_CHECKPOINT clears it.
+ */
+#ifndef _UAPI_NFNETLINK_COLO_H
+#define _UAPI_NFNETLINK_COLO_H
+
+#include <linux/types.h>
+
+#define NFCOLO_GENL_NAME	"nfcolo"
+#define NFCOLO_GENL_VERSION	1
+#define NFCOLO_MCGRP_EVENTS	"events"
+
+/* Instance indices: libxl uses its netlink port id (1..9), QEMU any u32. */
+#define NFCOLO_INDEX_MIN	1U
+#define NFCOLO_INDEX_MAX	0xffffU
+
+enum nfcolo_msg_types {
+	NFCOLO_UNSPEC,
+	NFCOLO_KERNEL_NOTIFY,
+	NFCOLO_DO_CHECKPOINT,
+	NFCOLO_DO_FAILOVER,
+	NFCOLO_PROXY_INIT,
+	NFCOLO_PROXY_RESET,
+	NFCOLO_PROXY_DESTROY,
+	NFCOLO_PROXY_GET,
+	__NFCOLO_MSG_MAX
+};
+
+#define NFCOLO_MSG_MAX (__NFCOLO_MSG_MAX - 1)
+
+enum nfcolo_mode {
+	NFCOLO_MODE_UNSPEC,
+	NFCOLO_MODE_PRIMARY,
+	NFCOLO_MODE_SECONDARY,
+	__NFCOLO_MODE_MAX
+};
+
+#define NFCOLO_MODE_MAX (__NFCOLO_MODE_MAX - 1)
+
+enum nfcolo_state {
+	NFCOLO_STATE_UNSPEC,
+	NFCOLO_STATE_ACTIVE,		/* comparing / rewriting */
+	NFCOLO_STATE_FAILED_OVER,	/* peer gone: pass through / keep offsets */
+	__NFCOLO_STATE_MAX
+};
+
+#define NFCOLO_STATE_MAX (__NFCOLO_STATE_MAX - 1)
+
+/* NFCOLO_A_FLAGS */
+#define NFCOLO_F_PERSISTENT	(1U << 0)	/* no owner socket */
+#define NFCOLO_F_ALL		NFCOLO_F_PERSISTENT
+
+/* Defaults and bounds of the per-instance settings. */
+#define NFCOLO_COMPARE_TIMEOUT_DEFAULT_MS	3000U
+#define NFCOLO_COMPARE_TIMEOUT_MIN_MS		10U
+#define NFCOLO_COMPARE_TIMEOUT_MAX_MS		600000U
+#define NFCOLO_QUEUE_LIMIT_DEFAULT		8192U
+#define NFCOLO_QUEUE_LIMIT_MIN			16U
+#define NFCOLO_QUEUE_LIMIT_MAX			1048576U
+
+enum nfcolo_attrs {
+	NFCOLO_A_UNSPEC,
+	NFCOLO_A_PAD,
+	NFCOLO_A_INDEX,			/* u32 */
+	NFCOLO_A_MODE,			/* u8, enum nfcolo_mode */
+	NFCOLO_A_FLAGS,			/* u32, NFCOLO_F_* */
+	NFCOLO_A_STATE,			/* u8, enum nfcolo_state (reply) */
+	NFCOLO_A_OWNER_PORTID,		/* u32, absent when persistent */
+	NFCOLO_A_COMPARE_TIMEOUT_MS,	/* u32 */
+	NFCOLO_A_QUEUE_LIMIT,		/* u32, packets per side */
+	NFCOLO_A_CHECKPOINT_PENDING,	/* u8, 0 or 1 (reply) */
+	NFCOLO_A_STATS,			/* nested, enum nfcolo_stats (reply) */
+	NFCOLO_A_EVENT,			/* nested, enum nfcolo_event_attrs */
+	__NFCOLO_A_MAX
+};
+
+#define NFCOLO_A_MAX (__NFCOLO_A_MAX - 1)
+
+/*
+ * Counters of an instance, each a u64 attribute inside NFCOLO_A_STATS whose
+ * type is the counter's id. Gauges (queue depths) are current values;
+ * *_HIGH are their high-water marks since INIT or RESET.
+ */
+enum nfcolo_stats {
+	NFCOLO_STATS_UNSPEC,
+	NFCOLO_STATS_PAD,
+	/* both roles */
+	NFCOLO_STATS_CHECKPOINTS_REQUESTED,
+	NFCOLO_STATS_CHECKPOINTS_DONE,
+	NFCOLO_STATS_FAILOVERS,
+	/* primary */
+	NFCOLO_STATS_PKTS_COMPARED,
+	NFCOLO_STATS_BYTES_COMPARED,
+	NFCOLO_STATS_PKTS_MATCHED,
+	NFCOLO_STATS_PKTS_RELEASED,
+	NFCOLO_STATS_BYTES_RELEASED,
+	NFCOLO_STATS_SVM_PKTS_CAPTURED,
+	NFCOLO_STATS_SVM_PKTS_FREED,
+	NFCOLO_STATS_REQ_MISCOMPARE,
+	NFCOLO_STATS_REQ_TIMEOUT,
+	NFCOLO_STATS_REQ_QUEUE_FULL,
+	NFCOLO_STATS_PVM_QUEUE,		/* gauge */
+	NFCOLO_STATS_PVM_QUEUE_HIGH,
+	NFCOLO_STATS_SVM_QUEUE,		/* gauge */
+	NFCOLO_STATS_SVM_QUEUE_HIGH,
+	/* secondary */
+	NFCOLO_STATS_FLOWS_LEARNED,
+	NFCOLO_STATS_FLOWS_RELEARNED,
+	NFCOLO_STATS_FLOWS_UNTRACKED,	/* existed before, or handshake missed */
+	NFCOLO_STATS_PKTS_ADJUSTED,
+	__NFCOLO_STATS_MAX
+};
+
+#define NFCOLO_STATS_MAX (__NFCOLO_STATS_MAX - 1)
+
+/* Why a checkpoint was requested (NFCOLO_EV_REASON). */
+enum nfcolo_reason {
+	NFCOLO_REASON_UNSPEC,
+	NFCOLO_REASON_MISCOMPARE,	/* PVM and SVM output differ */
+	NFCOLO_REASON_TIMEOUT,		/* a held packet waited too long */
+	NFCOLO_REASON_QUEUE_FULL,	/* a queue reached QUEUE_LIMIT */
+	__NFCOLO_REASON_MAX
+};
+
+#define NFCOLO_REASON_MAX (__NFCOLO_REASON_MAX - 1)
+
+/* NFCOLO_A_EVENT: which flow, and where the PVM and SVM streams diverged. */
+enum nfcolo_event_attrs {
+	NFCOLO_EV_UNSPEC,
+	NFCOLO_EV_PAD,
+	NFCOLO_EV_REASON,		/* u8, enum nfcolo_reason */
+	NFCOLO_EV_FAMILY,		/* u8, AF_INET or AF_INET6 */
+	NFCOLO_EV_L4PROTO,		/* u8, IPPROTO_* */
+	NFCOLO_EV_VM_ADDR,		/* binary, 4 or 16 bytes, network order */
+	NFCOLO_EV_PEER_ADDR,		/* binary, 4 or 16 bytes, network order */
+	NFCOLO_EV_VM_PORT,		/* u16, host order (TCP, UDP) */
+	NFCOLO_EV_PEER_PORT,		/* u16, host order (TCP, UDP) */
+	NFCOLO_EV_SEQ,			/* u32, TCP seq of first differing byte */
+	NFCOLO_EV_OFFSET,		/* u32, offset of it in the PVM payload */
+	NFCOLO_EV_AGE_MS,		/* u32, age of the oldest held packet */
+	__NFCOLO_EV_MAX
+};
+
+#define NFCOLO_EV_MAX (__NFCOLO_EV_MAX - 1)
+
+#endif /* _UAPI_NFNETLINK_COLO_H */

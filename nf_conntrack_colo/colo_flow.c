@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-flow COLO state on stock kernels.
+ *
+ * The original proxy added a conntrack extension id, which an out-of-tree
+ * module cannot do. We register a conntrack helper named "colo" instead and
+ * keep the flow's state inline in the data area of the helper extension:
+ * it is allocated with the conntrack entry, freed with it whether or not
+ * the entry was ever confirmed, and costs one extension lookup per packet.
+ * Extensions can only be added before confirmation, so while a COLO rule
+ * exists in a namespace, a hook right after conntrack tags every new entry
+ * with the helper and a seqadj area (the secondary rewrites sequence numbers
+ * through nf_conntrack_seqadj). Entries that already have a helper keep it
+ * and are not COLO-tracked.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <net/netfilter/nf_conntrack_helper.h>
+#include <net/netfilter/nf_conntrack_seqadj.h>
+#include "colo_internal.h"
+
+/* The flow's state lives in the helper extension's data area. */
+static_assert(sizeof(struct nf_conn_colo) <=
+	      sizeof_field(struct nf_conn_help, data));
+
+static int colo_helper_confirm(struct sk_buff *skb, unsigned int protoff,
+			       struct nf_conn *ct,
+			       enum ip_conntrack_info ctinfo)
+{
+	return NF_ACCEPT;
+}
+
+static const struct nf_conntrack_expect_policy colo_expect_policy = {
+	.max_expected	= 0,
+	.timeout	= 1,
+};
+
+static struct nf_conntrack_helper colo_helper __read_mostly = {
+	.name		= "colo",
+	.me		= THIS_MODULE,
+	.help		= colo_helper_confirm,
+	.expect_policy	= &colo_expect_policy,
+	.tuple.src.l3num = NFPROTO_UNSPEC,
+};
+
+struct nf_conn_colo *nf_ct_colo_find(const struct nf_conn *ct)
+{
+	struct nf_conn_help *help = nfct_help(ct);
+
+	if (!help || rcu_access_pointer(help->helper) != &colo_helper)
+		return NULL;
+	return (struct nf_conn_colo *)help->data;
+}
+EXPORT_SYMBOL_GPL(nf_ct_colo_find);
+
+static unsigned int colo_tag_new_flow(void *priv, struct sk_buff *skb,
+				      const struct nf_hook_state *state)
+{
+	enum ip_conntrack_info ctinfo;
+	struct nf_conn_help *help;
+	struct nf_conn *ct;
+
+	ct = nf_ct_get(skb, &ctinfo);
+	if (!ct || nf_ct_is_confirmed(ct) || nf_ct_is_template(ct) ||
+	    nfct_help(ct))
+		return NF_ACCEPT;
+
+	help = nf_ct_helper_ext_add(ct, GFP_ATOMIC);
+	if (!help)
+		return NF_ACCEPT;
+	/* Without seqadj the secondary could not rewrite this flow later. */
+	if (!nfct_seqadj_ext_add(ct))
+		return NF_ACCEPT;
+	memset(help->data, 0, sizeof(struct nf_conn_colo));
+	rcu_assign_pointer(help->helper, &colo_helper);
+	return NF_ACCEPT;
+}
+
+static const struct nf_hook_ops colo_flow_hook_ops[] = {
+	{
+		.hook		= colo_tag_new_flow,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_PRE_ROUTING,
+		.priority	= NF_IP_PRI_CONNTRACK + 1,
+	},
+	{
+		.hook		= colo_tag_new_flow,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_PRE_ROUTING,
+		.priority	= NF_IP6_PRI_CONNTRACK + 1,
+	},
+};
+
+int nf_ct_colo_hooks_get(struct net *net)
+{
+	struct colo_net *cn = colo_pernet(net);
+	int err = 0;
+
+	mutex_lock(&colo_mutex);
+	if (cn->hook_users == 0)
+		err = nf_register_net_hooks(net, colo_flow_hook_ops,
+					    ARRAY_SIZE(colo_flow_hook_ops));
+	if (!err)
+		cn->hook_users++;
+	mutex_unlock(&colo_mutex);
+	return err;
+}
+EXPORT_SYMBOL_GPL(nf_ct_colo_hooks_get);
+
+void nf_ct_colo_hooks_put(struct net *net)
+{
+	struct colo_net *cn = colo_pernet(net);
+
+	mutex_lock(&colo_mutex);
+	if (!WARN_ON(cn->hook_users == 0) && --cn->hook_users == 0)
+		nf_unregister_net_hooks(net, colo_flow_hook_ops,
+					ARRAY_SIZE(colo_flow_hook_ops));
+	mutex_unlock(&colo_mutex);
+}
+EXPORT_SYMBOL_GPL(nf_ct_colo_hooks_put);
+
+int colo_flow_init(void)
+{
+	return nf_conntrack_helper_register(&colo_helper);
+}
+
+void colo_flow_exit(void)
+{
+	/* Clears the helper of every entry; unconfirmed ones lose it too. */
+	nf_conntrack_helper_unregister(&colo_helper);
+}

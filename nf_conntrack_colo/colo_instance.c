@@ -1,0 +1,481 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * COLO proxy instances: a registry per network namespace keyed by the index
+ * userspace chose, the control operations on an instance, and the plumbing
+ * that connects an instance to its data-path role and to userspace.
+ *
+ * Lifetime: the registry holds one reference; data-path lookups run under
+ * RCU without one; control-plane users take one. Every change happens under
+ * colo_mutex, which also orders role and netns (un)registration, so that a
+ * role module going away detaches from every instance first.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <net/netns/generic.h>
+#include "colo_internal.h"
+
+/* Serialises control operations, role and netns changes. */
+DEFINE_MUTEX(colo_mutex);
+unsigned int colo_net_id __read_mostly;
+
+static LIST_HEAD(colo_nets);
+static const struct colo_role_ops *colo_roles[NFCOLO_MODE_MAX + 1];
+static const struct colo_notifier __rcu *colo_notifier;
+
+struct colo_net *colo_pernet(const struct net *net)
+{
+	return net_generic(net, colo_net_id);
+}
+
+static void colo_instance_free_rcu(struct rcu_head *head)
+{
+	struct colo_instance *inst = container_of(head, struct colo_instance,
+						  rcu);
+
+	colo_stats_free(inst->stats);
+	kfree(inst);
+}
+
+void colo_instance_put(struct colo_instance *inst)
+{
+	if (refcount_dec_and_test(&inst->refcnt))
+		call_rcu(&inst->rcu, colo_instance_free_rcu);
+}
+EXPORT_SYMBOL_GPL(colo_instance_put);
+
+struct colo_instance *colo_instance_lookup_rcu(struct net *net, u32 index)
+{
+	return xa_load(&colo_pernet(net)->instances, index);
+}
+EXPORT_SYMBOL_GPL(colo_instance_lookup_rcu);
+
+struct colo_instance *colo_instance_get(struct net *net, u32 index)
+{
+	struct colo_instance *inst;
+
+	rcu_read_lock();
+	inst = colo_instance_lookup_rcu(net, index);
+	if (inst && !refcount_inc_not_zero(&inst->refcnt))
+		inst = NULL;
+	rcu_read_unlock();
+	return inst;
+}
+EXPORT_SYMBOL_GPL(colo_instance_get);
+
+struct colo_instance *colo_instance_next(struct net *net, u32 *index)
+{
+	struct colo_net *cn = colo_pernet(net);
+	struct colo_instance *inst;
+	unsigned long idx = *index;
+
+	rcu_read_lock();
+	for (;;) {
+		inst = xa_find(&cn->instances, &idx, NFCOLO_INDEX_MAX,
+			       XA_PRESENT);
+		if (!inst || refcount_inc_not_zero(&inst->refcnt))
+			break;
+		idx++;
+	}
+	rcu_read_unlock();
+	if (inst)
+		*index = idx;
+	return inst;
+}
+EXPORT_SYMBOL_GPL(colo_instance_next);
+
+/* Under colo_mutex, from here on. */
+
+static int colo_role_attach(struct colo_instance *inst)
+{
+	const struct colo_role_ops *role = colo_roles[inst->mode];
+	int err;
+
+	if (!role)
+		return 0;
+	err = role->attach(inst);
+	if (err)
+		return err;
+	inst->role = role;
+	return 0;
+}
+
+static void colo_role_detach(struct colo_instance *inst)
+{
+	if (!inst->role)
+		return;
+	inst->role->detach(inst);
+	inst->role = NULL;
+}
+
+static void colo_instance_unlink(struct colo_net *cn,
+				 struct colo_instance *inst)
+{
+	set_bit(COLO_INST_DEAD, &inst->flags);
+	colo_role_detach(inst);
+	xa_erase(&cn->instances, inst->index);
+	colo_instance_put(inst);
+}
+
+static struct colo_instance *colo_instance_find_locked(struct net *net,
+						       u32 index,
+						       struct netlink_ext_ack *extack)
+{
+	struct colo_instance *inst;
+
+	inst = xa_load(&colo_pernet(net)->instances, index);
+	if (!inst)
+		NL_SET_ERR_MSG_MOD(extack,
+				   "no proxy instance with this index in this network namespace");
+	return inst;
+}
+
+int colo_instance_create(struct net *net,
+			 const struct colo_instance_config *cfg,
+			 struct netlink_ext_ack *extack)
+{
+	struct colo_net *cn = colo_pernet(net);
+	struct colo_instance *inst;
+	int err;
+
+	inst = kzalloc(sizeof(*inst), GFP_KERNEL);
+	if (!inst)
+		return -ENOMEM;
+	inst->stats = colo_stats_alloc();
+	if (!inst->stats) {
+		kfree(inst);
+		return -ENOMEM;
+	}
+	refcount_set(&inst->refcnt, 1);
+	write_pnet(&inst->net, net);
+	inst->index = cfg->index;
+	inst->mode = cfg->mode;
+	inst->state = NFCOLO_STATE_ACTIVE;
+	inst->owner = cfg->owner;
+	inst->compare_timeout_ms = cfg->compare_timeout_ms;
+	inst->queue_limit = cfg->queue_limit;
+
+	mutex_lock(&colo_mutex);
+	err = xa_insert(&cn->instances, inst->index, inst, GFP_KERNEL);
+	if (err) {
+		if (err == -EBUSY) {
+			err = -EEXIST;
+			NL_SET_ERR_MSG_MOD(extack,
+					   "a proxy instance with this index already exists in this network namespace");
+		}
+		goto err_free;
+	}
+	err = colo_role_attach(inst);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "cannot set up the data path of the instance");
+		xa_erase(&cn->instances, inst->index);
+		goto err_free;
+	}
+	mutex_unlock(&colo_mutex);
+	return 0;
+
+err_free:
+	mutex_unlock(&colo_mutex);
+	colo_stats_free(inst->stats);
+	kfree(inst);
+	return err;
+}
+EXPORT_SYMBOL_GPL(colo_instance_create);
+
+int colo_instance_destroy(struct net *net, u32 index,
+			  struct netlink_ext_ack *extack)
+{
+	struct colo_instance *inst;
+	int err = -ENOENT;
+
+	mutex_lock(&colo_mutex);
+	inst = colo_instance_find_locked(net, index, extack);
+	if (inst) {
+		colo_instance_unlink(colo_pernet(net), inst);
+		err = 0;
+	}
+	mutex_unlock(&colo_mutex);
+	return err;
+}
+EXPORT_SYMBOL_GPL(colo_instance_destroy);
+
+int colo_instance_reset(struct net *net, u32 index,
+			struct netlink_ext_ack *extack)
+{
+	struct colo_instance *inst;
+	int err = -ENOENT;
+
+	mutex_lock(&colo_mutex);
+	inst = colo_instance_find_locked(net, index, extack);
+	if (!inst)
+		goto out;
+	colo_role_detach(inst);
+	colo_stats_reset(inst);
+	clear_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags);
+	WRITE_ONCE(inst->state, NFCOLO_STATE_ACTIVE);
+	err = colo_role_attach(inst);
+	if (err)
+		NL_SET_ERR_MSG_MOD(extack,
+				   "cannot set up the data path of the instance");
+out:
+	mutex_unlock(&colo_mutex);
+	return err;
+}
+EXPORT_SYMBOL_GPL(colo_instance_reset);
+
+int colo_instance_checkpoint_done(struct net *net, u32 index,
+				  struct netlink_ext_ack *extack)
+{
+	struct colo_instance *inst;
+	int err = -ENOENT;
+
+	mutex_lock(&colo_mutex);
+	inst = colo_instance_find_locked(net, index, extack);
+	if (!inst)
+		goto out;
+	err = -EINVAL;
+	if (inst->state != NFCOLO_STATE_ACTIVE) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the instance has failed over: reset it to protect again");
+		goto out;
+	}
+	if (inst->role && inst->role->checkpoint)
+		inst->role->checkpoint(inst);
+	colo_stat_inc(inst, NFCOLO_STATS_CHECKPOINTS_DONE);
+	/* After the role flushed: a new request may only follow new data. */
+	clear_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags);
+	err = 0;
+out:
+	mutex_unlock(&colo_mutex);
+	return err;
+}
+EXPORT_SYMBOL_GPL(colo_instance_checkpoint_done);
+
+static void colo_instance_fail_over(struct colo_instance *inst)
+{
+	WRITE_ONCE(inst->state, NFCOLO_STATE_FAILED_OVER);
+	clear_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags);
+	colo_stat_inc(inst, NFCOLO_STATS_FAILOVERS);
+	if (inst->role && inst->role->failover)
+		inst->role->failover(inst);
+}
+
+int colo_instance_failover(struct net *net, u32 index,
+			   struct netlink_ext_ack *extack)
+{
+	struct colo_instance *inst;
+	int err = -ENOENT;
+
+	mutex_lock(&colo_mutex);
+	inst = colo_instance_find_locked(net, index, extack);
+	if (!inst)
+		goto out;
+	err = -EALREADY;
+	if (inst->state == NFCOLO_STATE_FAILED_OVER) {
+		NL_SET_ERR_MSG_MOD(extack, "the instance has already failed over");
+		goto out;
+	}
+	colo_instance_fail_over(inst);
+	err = 0;
+out:
+	mutex_unlock(&colo_mutex);
+	return err;
+}
+EXPORT_SYMBOL_GPL(colo_instance_failover);
+
+/*
+ * The owner is gone. A primary without its hypervisor has nobody to ask
+ * for checkpoints: release everything and go. A secondary whose hypervisor
+ * went away is the failover path: the SVM now serves the clients, so its
+ * flows keep their offsets until they close.
+ */
+static void colo_owner_release_work(struct work_struct *work)
+{
+	struct colo_net *cn = container_of(work, struct colo_net,
+					   owner_release_work);
+	struct colo_instance *inst;
+	unsigned long index;
+
+	mutex_lock(&colo_mutex);
+	xa_for_each(&cn->instances, index, inst) {
+		if (!test_and_clear_bit(COLO_INST_OWNER_RELEASED, &inst->flags))
+			continue;
+		if (inst->mode == NFCOLO_MODE_SECONDARY) {
+			inst->owner.portid = 0;
+			if (inst->state == NFCOLO_STATE_ACTIVE)
+				colo_instance_fail_over(inst);
+			pr_info("instance %u: owner socket closed, failed over; offsets kept until flows close\n",
+				inst->index);
+		} else {
+			colo_instance_unlink(cn, inst);
+		}
+	}
+	mutex_unlock(&colo_mutex);
+}
+
+void colo_instance_owner_released(struct net *net, int protocol, u32 portid)
+{
+	struct colo_net *cn = colo_pernet(net);
+	struct colo_instance *inst;
+	unsigned long index;
+	bool found = false;
+
+	if (!portid)
+		return;
+	xa_for_each(&cn->instances, index, inst) {
+		if (inst->owner.portid == portid &&
+		    inst->owner.protocol == protocol) {
+			set_bit(COLO_INST_OWNER_RELEASED, &inst->flags);
+			found = true;
+		}
+	}
+	if (found)
+		schedule_work(&cn->owner_release_work);
+}
+EXPORT_SYMBOL_GPL(colo_instance_owner_released);
+
+static void colo_net_destroy_instances(struct colo_net *cn)
+{
+	struct colo_instance *inst;
+	unsigned long index;
+
+	xa_for_each(&cn->instances, index, inst)
+		colo_instance_unlink(cn, inst);
+}
+
+void colo_instance_destroy_all(void)
+{
+	struct colo_net *cn;
+
+	mutex_lock(&colo_mutex);
+	list_for_each_entry(cn, &colo_nets, node)
+		colo_net_destroy_instances(cn);
+	mutex_unlock(&colo_mutex);
+}
+EXPORT_SYMBOL_GPL(colo_instance_destroy_all);
+
+bool colo_request_checkpoint(struct colo_instance *inst,
+			     const struct colo_event *ev)
+{
+	static const u8 reason_stat[NFCOLO_REASON_MAX + 1] = {
+		[NFCOLO_REASON_MISCOMPARE]	= NFCOLO_STATS_REQ_MISCOMPARE,
+		[NFCOLO_REASON_TIMEOUT]		= NFCOLO_STATS_REQ_TIMEOUT,
+		[NFCOLO_REASON_QUEUE_FULL]	= NFCOLO_STATS_REQ_QUEUE_FULL,
+	};
+	const struct colo_notifier *nb;
+
+	if (READ_ONCE(inst->state) != NFCOLO_STATE_ACTIVE ||
+	    test_and_set_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags))
+		return false;
+	colo_stat_inc(inst, NFCOLO_STATS_CHECKPOINTS_REQUESTED);
+	if (ev->reason <= NFCOLO_REASON_MAX && reason_stat[ev->reason])
+		colo_stat_inc(inst, reason_stat[ev->reason]);
+
+	rcu_read_lock();
+	nb = rcu_dereference(colo_notifier);
+	if (nb)
+		nb->checkpoint_requested(inst, ev);
+	rcu_read_unlock();
+	return true;
+}
+EXPORT_SYMBOL_GPL(colo_request_checkpoint);
+
+int colo_role_register(const struct colo_role_ops *ops)
+{
+	struct colo_instance *inst;
+	struct colo_net *cn;
+	unsigned long index;
+	int err = 0;
+
+	if (WARN_ON(!ops->mode || ops->mode > NFCOLO_MODE_MAX))
+		return -EINVAL;
+	mutex_lock(&colo_mutex);
+	if (colo_roles[ops->mode]) {
+		err = -EBUSY;
+		goto out;
+	}
+	colo_roles[ops->mode] = ops;
+	/* Instances created before the role module was loaded. */
+	list_for_each_entry(cn, &colo_nets, node) {
+		xa_for_each(&cn->instances, index, inst) {
+			if (inst->mode != ops->mode)
+				continue;
+			if (colo_role_attach(inst))
+				pr_warn("instance %u: out of memory, its data path stays idle until reset\n",
+					inst->index);
+		}
+	}
+out:
+	mutex_unlock(&colo_mutex);
+	return err;
+}
+EXPORT_SYMBOL_GPL(colo_role_register);
+
+void colo_role_unregister(const struct colo_role_ops *ops)
+{
+	struct colo_instance *inst;
+	struct colo_net *cn;
+	unsigned long index;
+
+	mutex_lock(&colo_mutex);
+	list_for_each_entry(cn, &colo_nets, node) {
+		xa_for_each(&cn->instances, index, inst) {
+			if (inst->role == ops)
+				colo_role_detach(inst);
+		}
+	}
+	colo_roles[ops->mode] = NULL;
+	mutex_unlock(&colo_mutex);
+}
+EXPORT_SYMBOL_GPL(colo_role_unregister);
+
+int colo_notifier_register(const struct colo_notifier *nb)
+{
+	int err = 0;
+
+	mutex_lock(&colo_mutex);
+	if (rcu_access_pointer(colo_notifier))
+		err = -EBUSY;
+	else
+		rcu_assign_pointer(colo_notifier, nb);
+	mutex_unlock(&colo_mutex);
+	return err;
+}
+EXPORT_SYMBOL_GPL(colo_notifier_register);
+
+void colo_notifier_unregister(const struct colo_notifier *nb)
+{
+	mutex_lock(&colo_mutex);
+	if (rcu_access_pointer(colo_notifier) == nb)
+		RCU_INIT_POINTER(colo_notifier, NULL);
+	mutex_unlock(&colo_mutex);
+	synchronize_rcu();
+}
+EXPORT_SYMBOL_GPL(colo_notifier_unregister);
+
+int colo_instance_pernet_init(struct net *net)
+{
+	struct colo_net *cn = colo_pernet(net);
+
+	xa_init(&cn->instances);
+	INIT_WORK(&cn->owner_release_work, colo_owner_release_work);
+	write_pnet(&cn->net, net);
+	mutex_lock(&colo_mutex);
+	list_add(&cn->node, &colo_nets);
+	mutex_unlock(&colo_mutex);
+	return 0;
+}
+
+void colo_instance_pernet_exit(struct net *net)
+{
+	struct colo_net *cn = colo_pernet(net);
+
+	cancel_work_sync(&cn->owner_release_work);
+	mutex_lock(&colo_mutex);
+	colo_net_destroy_instances(cn);
+	list_del(&cn->node);
+	mutex_unlock(&colo_mutex);
+	xa_destroy(&cn->instances);
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What the files of nf_conntrack_colo share and nobody else sees. */
+#ifndef _COLO_INTERNAL_H
+#define _COLO_INTERNAL_H
+
+#include <linux/mutex.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+#include <net/netfilter/nf_conntrack_colo.h>
+
+struct colo_net {
+	struct xarray		instances;	/* index -> colo_instance */
+	struct work_struct	owner_release_work;
+	struct list_head	node;		/* on colo_nets */
+	possible_net_t		net;
+	unsigned int		hook_users;	/* under colo_mutex */
+};
+
+/* Serialises control operations, role and netns changes. */
+extern struct mutex colo_mutex;
+
+struct colo_net *colo_pernet(const struct net *net);
+
+int colo_instance_pernet_init(struct net *net);
+void colo_instance_pernet_exit(struct net *net);
+extern unsigned int colo_net_id;
+
+int colo_flow_init(void);
+void colo_flow_exit(void);
+
+struct colo_pcpu_stats __percpu *colo_stats_alloc(void);
+void colo_stats_reset(struct colo_instance *inst);
+void colo_stats_free(struct colo_pcpu_stats __percpu *stats);
+
+#endif /* _COLO_INTERNAL_H */

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Counters of a COLO instance: per-cpu so that the data path never shares a
+ * cache line, summed only when userspace asks.
+ */
+#include <linux/percpu.h>
+#include "colo_internal.h"
+
+struct colo_pcpu_stats __percpu *colo_stats_alloc(void)
+{
+	struct colo_pcpu_stats __percpu *stats;
+	int cpu;
+
+	stats = alloc_percpu(struct colo_pcpu_stats);
+	if (!stats)
+		return NULL;
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(stats, cpu)->syncp);
+	return stats;
+}
+
+void colo_stats_free(struct colo_pcpu_stats __percpu *stats)
+{
+	free_percpu(stats);
+}
+
+/* Only while no data path can count: the role is detached. */
+void colo_stats_reset(struct colo_instance *inst)
+{
+	int cpu, i;
+
+	for_each_possible_cpu(cpu) {
+		struct colo_pcpu_stats *s = per_cpu_ptr(inst->stats, cpu);
+
+		u64_stats_update_begin(&s->syncp);
+		for (i = 0; i <= NFCOLO_STATS_MAX; i++)
+			u64_stats_set(&s->cnt[i], 0);
+		u64_stats_update_end(&s->syncp);
+	}
+	for (i = 0; i < ARRAY_SIZE(inst->gauge); i++) {
+		atomic_set(&inst->gauge[i], 0);
+		atomic_set(&inst->gauge_high[i], 0);
+	}
+}
+
+void colo_gauge_set(struct colo_instance *inst, enum colo_gauge g,
+		    unsigned int value)
+{
+	int high = atomic_read(&inst->gauge_high[g]);
+
+	atomic_set(&inst->gauge[g], value);
+	while ((int)value > high &&
+	       !atomic_try_cmpxchg(&inst->gauge_high[g], &high, value))
+		;
+}
+EXPORT_SYMBOL_GPL(colo_gauge_set);
+
+void colo_stats_read(const struct colo_instance *inst, u64 *out)
+{
+	int cpu, i;
+
+	memset(out, 0, sizeof(u64) * (NFCOLO_STATS_MAX + 1));
+	for_each_possible_cpu(cpu) {
+		const struct colo_pcpu_stats *s = per_cpu_ptr(inst->stats, cpu);
+		u64 snap[NFCOLO_STATS_MAX + 1];
+		unsigned int start;
+
+		do {
+			start = u64_stats_fetch_begin(&s->syncp);
+			for (i = 0; i <= NFCOLO_STATS_MAX; i++)
+				snap[i] = u64_stats_read(&s->cnt[i]);
+		} while (u64_stats_fetch_retry(&s->syncp, start));
+		for (i = 0; i <= NFCOLO_STATS_MAX; i++)
+			out[i] += snap[i];
+	}
+	out[NFCOLO_STATS_PVM_QUEUE] = atomic_read(&inst->gauge[COLO_GAUGE_PVM_QUEUE]);
+	out[NFCOLO_STATS_PVM_QUEUE_HIGH] =
+		atomic_read(&inst->gauge_high[COLO_GAUGE_PVM_QUEUE]);
+	out[NFCOLO_STATS_SVM_QUEUE] = atomic_read(&inst->gauge[COLO_GAUGE_SVM_QUEUE]);
+	out[NFCOLO_STATS_SVM_QUEUE_HIGH] =
+		atomic_read(&inst->gauge_high[COLO_GAUGE_SVM_QUEUE]);
+}
+EXPORT_SYMBOL_GPL(colo_stats_read);

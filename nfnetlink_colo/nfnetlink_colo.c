@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nfnetlink_colo: the COLO proxy control plane.
+ *
+ * The original design registered an nfnetlink subsystem; stock kernels have
+ * no free subsystem id, so the same NFCOLO_* messages travel as commands of
+ * a generic netlink family instead (wire format: uapi nfnetlink_colo.h).
+ * Instances belong to the network namespace of the requesting socket, and
+ * by default to the socket itself: NETLINK_URELEASE tells us when it closes.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/netlink.h>
+#include <net/genetlink.h>
+#include <net/netfilter/nf_conntrack_colo.h>
+
+static struct genl_family colo_genl_family;
+
+static struct netlink_range_validation colo_index_range = {
+	.min = NFCOLO_INDEX_MIN,
+	.max = NFCOLO_INDEX_MAX,
+};
+
+static struct netlink_range_validation colo_timeout_range = {
+	.min = NFCOLO_COMPARE_TIMEOUT_MIN_MS,
+	.max = NFCOLO_COMPARE_TIMEOUT_MAX_MS,
+};
+
+static struct netlink_range_validation colo_queue_limit_range = {
+	.min = NFCOLO_QUEUE_LIMIT_MIN,
+	.max = NFCOLO_QUEUE_LIMIT_MAX,
+};
+
+/* Attributes only the kernel sends are absent: strict parsing rejects them. */
+static const struct nla_policy colo_genl_policy[NFCOLO_A_MAX + 1] = {
+	[NFCOLO_A_INDEX] = NLA_POLICY_FULL_RANGE(NLA_U32, &colo_index_range),
+	[NFCOLO_A_MODE]	= NLA_POLICY_RANGE(NLA_U8, NFCOLO_MODE_PRIMARY,
+					   NFCOLO_MODE_MAX),
+	[NFCOLO_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, NFCOLO_F_ALL),
+	[NFCOLO_A_COMPARE_TIMEOUT_MS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &colo_timeout_range),
+	[NFCOLO_A_QUEUE_LIMIT] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &colo_queue_limit_range),
+};
+
+static bool colo_nl_index(struct genl_info *info, u32 *index)
+{
+	if (GENL_REQ_ATTR_CHECK(info, NFCOLO_A_INDEX)) {
+		GENL_SET_ERR_MSG(info, "the instance index (NFCOLO_A_INDEX) is required");
+		return false;
+	}
+	*index = nla_get_u32(info->attrs[NFCOLO_A_INDEX]);
+	return true;
+}
+
+static int colo_nl_proxy_init(struct sk_buff *skb, struct genl_info *info)
+{
+	struct colo_instance_config cfg = {
+		.compare_timeout_ms	= NFCOLO_COMPARE_TIMEOUT_DEFAULT_MS,
+		.queue_limit		= NFCOLO_QUEUE_LIMIT_DEFAULT,
+	};
+	struct nlattr **attrs = info->attrs;
+	u32 flags = 0;
+
+	if (!colo_nl_index(info, &cfg.index))
+		return -EINVAL;
+	if (GENL_REQ_ATTR_CHECK(info, NFCOLO_A_MODE)) {
+		GENL_SET_ERR_MSG(info, "the mode (primary or secondary) is required");
+		return -EINVAL;
+	}
+	cfg.mode = nla_get_u8(attrs[NFCOLO_A_MODE]);
+	if (attrs[NFCOLO_A_FLAGS])
+		flags = nla_get_u32(attrs[NFCOLO_A_FLAGS]);
+
+	if (cfg.mode != NFCOLO_MODE_PRIMARY &&
+	    (attrs[NFCOLO_A_COMPARE_TIMEOUT_MS] || attrs[NFCOLO_A_QUEUE_LIMIT])) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    attrs[NFCOLO_A_COMPARE_TIMEOUT_MS] ?:
+				    attrs[NFCOLO_A_QUEUE_LIMIT],
+				    "compare timeout and queue limit apply to a primary instance only");
+		return -EINVAL;
+	}
+	if (attrs[NFCOLO_A_COMPARE_TIMEOUT_MS])
+		cfg.compare_timeout_ms =
+			nla_get_u32(attrs[NFCOLO_A_COMPARE_TIMEOUT_MS]);
+	if (attrs[NFCOLO_A_QUEUE_LIMIT])
+		cfg.queue_limit = nla_get_u32(attrs[NFCOLO_A_QUEUE_LIMIT]);
+
+	if (!(flags & NFCOLO_F_PERSISTENT)) {
+		cfg.owner.portid = info->snd_portid;
+		cfg.owner.protocol = NETLINK_GENERIC;
+	}
+	return colo_instance_create(genl_info_net(info), &cfg, info->extack);
+}
+
+static int colo_nl_proxy_reset(struct sk_buff *skb, struct genl_info *info)
+{
+	u32 index;
+
+	if (!colo_nl_index(info, &index))
+		return -EINVAL;
+	return colo_instance_reset(genl_info_net(info), index, info->extack);
+}
+
+static int colo_nl_proxy_destroy(struct sk_buff *skb, struct genl_info *info)
+{
+	u32 index;
+
+	if (!colo_nl_index(info, &index))
+		return -EINVAL;
+	return colo_instance_destroy(genl_info_net(info), index, info->extack);
+}
+
+static int colo_nl_do_checkpoint(struct sk_buff *skb, struct genl_info *info)
+{
+	u32 index;
+
+	if (!colo_nl_index(info, &index))
+		return -EINVAL;
+	return colo_instance_checkpoint_done(genl_info_net(info), index,
+					     info->extack);
+}
+
+static int colo_nl_do_failover(struct sk_buff *skb, struct genl_info *info)
+{
+	u32 index;
+
+	if (!colo_nl_index(info, &index))
+		return -EINVAL;
+	return colo_instance_failover(genl_info_net(info), index, info->extack);
+}
+
+static int colo_nl_put_stats(struct sk_buff *skb,
+			     const struct colo_instance *inst)
+{
+	u64 stats[NFCOLO_STATS_MAX + 1];
+	struct nlattr *nest;
+	int id;
+
+	colo_stats_read(inst, stats);
+	nest = nla_nest_start(skb, NFCOLO_A_STATS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (id = NFCOLO_STATS_PAD + 1; id <= NFCOLO_STATS_MAX; id++) {
+		if (nla_put_u64_64bit(skb, id, stats[id], NFCOLO_STATS_PAD)) {
+			nla_nest_cancel(skb, nest);
+			return -EMSGSIZE;
+		}
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int colo_nl_fill_instance(struct sk_buff *skb,
+				 const struct colo_instance *inst,
+				 u32 portid, u32 seq, int flags)
+{
+	u32 owner = inst->owner.portid;
+	void *hdr;
+
+	hdr = genlmsg_put(skb, portid, seq, &colo_genl_family, flags,
+			  NFCOLO_PROXY_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, NFCOLO_A_INDEX, inst->index) ||
+	    nla_put_u8(skb, NFCOLO_A_MODE, inst->mode) ||
+	    nla_put_u8(skb, NFCOLO_A_STATE, READ_ONCE(inst->state)) ||
+	    nla_put_u32(skb, NFCOLO_A_FLAGS, owner ? 0 : NFCOLO_F_PERSISTENT) ||
+	    (owner && nla_put_u32(skb, NFCOLO_A_OWNER_PORTID, owner)) ||
+	    nla_put_u32(skb, NFCOLO_A_COMPARE_TIMEOUT_MS,
+			inst->compare_timeout_ms) ||
+	    nla_put_u32(skb, NFCOLO_A_QUEUE_LIMIT, inst->queue_limit) ||
+	    nla_put_u8(skb, NFCOLO_A_CHECKPOINT_PENDING,
+		       test_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags)) ||
+	    colo_nl_put_stats(skb, inst)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+static int colo_nl_proxy_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct colo_instance *inst;
+	struct sk_buff *msg;
+	u32 index;
+	int err;
+
+	if (!colo_nl_index(info, &index))
+		return -EINVAL;
+	inst = colo_instance_get(genl_info_net(info), index);
+	if (!inst) {
+		GENL_SET_ERR_MSG(info, "no proxy instance with this index in this netns");
+		return -ENOENT;
+	}
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = colo_nl_fill_instance(msg, inst, info->snd_portid, info->snd_seq,
+				    0);
+	if (err) {
+		nlmsg_free(msg);
+		goto out;
+	}
+	err = genlmsg_reply(msg, info);
+out:
+	colo_instance_put(inst);
+	return err;
+}
+
+/* cb->args[0]: the next index to dump. */
+static int colo_nl_proxy_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct net *net = sock_net(skb->sk);
+	u32 index = cb->args[0];
+	struct colo_instance *inst;
+	int err;
+
+	while ((inst = colo_instance_next(net, &index))) {
+		err = colo_nl_fill_instance(skb, inst,
+					    NETLINK_CB(cb->skb).portid,
+					    cb->nlh->nlmsg_seq, NLM_F_MULTI);
+		colo_instance_put(inst);
+		if (err)
+			break;
+		index++;
+	}
+	cb->args[0] = index;
+	return skb->len;
+}
+
+static const struct genl_small_ops colo_genl_ops[] = {
+	{
+		.cmd	= NFCOLO_PROXY_INIT,
+		.doit	= colo_nl_proxy_init,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= NFCOLO_PROXY_RESET,
+		.doit	= colo_nl_proxy_reset,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= NFCOLO_PROXY_DESTROY,
+		.doit	= colo_nl_proxy_destroy,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= NFCOLO_DO_CHECKPOINT,
+		.doit	= colo_nl_do_checkpoint,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= NFCOLO_DO_FAILOVER,
+		.doit	= colo_nl_do_failover,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= NFCOLO_PROXY_GET,
+		.doit	= colo_nl_proxy_get,
+		.dumpit	= colo_nl_proxy_dump,
+	},
+};
+
+static const struct genl_multicast_group colo_genl_mcgrps[] = {
+	{ .name = NFCOLO_MCGRP_EVENTS },
+};
+
+static struct genl_family colo_genl_family __ro_after_init = {
+	.name		= NFCOLO_GENL_NAME,
+	.version	= NFCOLO_GENL_VERSION,
+	.maxattr	= NFCOLO_A_MAX,
+	.policy		= colo_genl_policy,
+	.netnsok	= true,
+	.parallel_ops	= true,
+	.module		= THIS_MODULE,
+	.small_ops	= colo_genl_ops,
+	.n_small_ops	= ARRAY_SIZE(colo_genl_ops),
+	.resv_start_op	= NFCOLO_PROXY_GET + 1,
+	.mcgrps		= colo_genl_mcgrps,
+	.n_mcgrps	= ARRAY_SIZE(colo_genl_mcgrps),
+};
+
+static int colo_nl_put_addr(struct sk_buff *skb, int type, u8 family,
+			    const union nf_inet_addr *addr)
+{
+	if (family == AF_INET)
+		return nla_put_in_addr(skb, type, addr->ip);
+	return nla_put_in6_addr(skb, type, &addr->in6);
+}
+
+static int colo_nl_put_event(struct sk_buff *skb, const struct colo_event *ev)
+{
+	struct nlattr *nest;
+
+	nest = nla_nest_start(skb, NFCOLO_A_EVENT);
+	if (!nest || nla_put_u8(skb, NFCOLO_EV_REASON, ev->reason))
+		return -EMSGSIZE;
+	if (ev->family &&
+	    (nla_put_u8(skb, NFCOLO_EV_FAMILY, ev->family) ||
+	     nla_put_u8(skb, NFCOLO_EV_L4PROTO, ev->l4proto) ||
+	     colo_nl_put_addr(skb, NFCOLO_EV_VM_ADDR, ev->family, &ev->vm_addr) ||
+	     colo_nl_put_addr(skb, NFCOLO_EV_PEER_ADDR, ev->family,
+			      &ev->peer_addr)))
+		return -EMSGSIZE;
+	if ((ev->l4proto == IPPROTO_TCP || ev->l4proto == IPPROTO_UDP) &&
+	    (nla_put_u16(skb, NFCOLO_EV_VM_PORT, ev->vm_port) ||
+	     nla_put_u16(skb, NFCOLO_EV_PEER_PORT, ev->peer_port)))
+		return -EMSGSIZE;
+	if (ev->has_seq &&
+	    (nla_put_u32(skb, NFCOLO_EV_SEQ, ev->seq) ||
+	     nla_put_u32(skb, NFCOLO_EV_OFFSET, ev->offset)))
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, NFCOLO_EV_AGE_MS, ev->age_ms))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* Data-path context: atomic, possibly softirq. */
+static void colo_nl_checkpoint_requested(struct colo_instance *inst,
+					 const struct colo_event *ev)
+{
+	struct net *net = colo_instance_net(inst);
+	struct colo_owner owner = inst->owner;
+	struct sk_buff *skb, *copy;
+	void *hdr;
+
+	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
+	if (!skb)
+		goto err;
+	hdr = genlmsg_put(skb, 0, 0, &colo_genl_family, 0,
+			  NFCOLO_KERNEL_NOTIFY);
+	if (!hdr ||
+	    nla_put_u32(skb, NFCOLO_A_INDEX, inst->index) ||
+	    nla_put_u8(skb, NFCOLO_A_MODE, inst->mode) ||
+	    colo_nl_put_event(skb, ev)) {
+		nlmsg_free(skb);
+		goto err;
+	}
+	genlmsg_end(skb, hdr);
+
+	if (owner.portid && owner.protocol == NETLINK_GENERIC) {
+		copy = skb_clone(skb, GFP_ATOMIC);
+		if (copy)
+			genlmsg_unicast(net, copy, owner.portid);
+	}
+	genlmsg_multicast_netns(&colo_genl_family, net, skb, 0, 0, GFP_ATOMIC);
+	return;
+err:
+	net_warn_ratelimited("%s: instance %u: cannot allocate a checkpoint request\n",
+			     KBUILD_MODNAME, inst->index);
+}
+
+static const struct colo_notifier colo_nl_notifier = {
+	.checkpoint_requested = colo_nl_checkpoint_requested,
+};
+
+static int colo_nl_rcv_nl_event(struct notifier_block *this,
+				unsigned long event, void *ptr)
+{
+	struct netlink_notify *n = ptr;
+
+	if (event == NETLINK_URELEASE && n->protocol == NETLINK_GENERIC)
+		colo_instance_owner_released(n->net, n->protocol, n->portid);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block colo_nl_release_notifier = {
+	.notifier_call = colo_nl_rcv_nl_event,
+};
+
+static int __init nfnetlink_colo_init(void)
+{
+	int err;
+
+	err = genl_register_family(&colo_genl_family);
+	if (err)
+		return err;
+	err = netlink_register_notifier(&colo_nl_release_notifier);
+	if (err)
+		goto err_family;
+	err = colo_notifier_register(&colo_nl_notifier);
+	if (err)
+		goto err_release_notifier;
+	return 0;
+
+err_release_notifier:
+	netlink_unregister_notifier(&colo_nl_release_notifier);
+err_family:
+	genl_unregister_family(&colo_genl_family);
+	return err;
+}
+
+static void __exit nfnetlink_colo_exit(void)
+{
+	colo_notifier_unregister(&colo_nl_notifier);
+	netlink_unregister_notifier(&colo_nl_release_notifier);
+	genl_unregister_family(&colo_genl_family);
+	/* Nobody is left to own or control them. */
+	colo_instance_destroy_all();
+}
+
+module_init(nfnetlink_colo_init);
+module_exit(nfnetlink_colo_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("COLO proxy control plane (generic netlink)");
+MODULE_ALIAS_GENL_FAMILY(NFCOLO_GENL_NAME);
