@@ -26,10 +26,23 @@
 static_assert(sizeof(struct nf_conn_colo) <=
 	      sizeof_field(struct nf_conn_help, data));
 
+/* Conntrack calls this for every packet of a tagged flow, before seqadj. */
 static int colo_helper_confirm(struct sk_buff *skb, unsigned int protoff,
 			       struct nf_conn *ct,
 			       enum ip_conntrack_info ctinfo)
 {
+	struct nf_conn_colo *flow = nfct_help_data(ct);
+	const struct colo_role_ops *role;
+	struct colo_instance *inst;
+
+	if (!flow->index)
+		return NF_ACCEPT;
+	inst = colo_instance_lookup_rcu(nf_ct_net(ct), flow->index);
+	if (!inst)
+		return NF_ACCEPT;
+	role = READ_ONCE(inst->role);
+	if (role && role->confirm)
+		role->confirm(inst, skb, protoff, ct, ctinfo, flow);
 	return NF_ACCEPT;
 }
 

@@ -21,6 +21,10 @@ DEFINE_MUTEX(colo_mutex);
 unsigned int colo_net_id __read_mostly;
 
 static LIST_HEAD(colo_nets);
+/* Instances not yet freed: must be zero when the module goes. */
+atomic_t colo_instances_alive = ATOMIC_INIT(0);
+/* Source of instance generations, unique across instances and resets. */
+static atomic_t colo_generation = ATOMIC_INIT(0);
 static const struct colo_role_ops *colo_roles[NFCOLO_MODE_MAX + 1];
 static const struct colo_notifier __rcu *colo_notifier;
 
@@ -36,6 +40,7 @@ static void colo_instance_free_rcu(struct rcu_head *head)
 
 	colo_stats_free(inst->stats);
 	kfree(inst);
+	atomic_dec(&colo_instances_alive);
 }
 
 void colo_instance_put(struct colo_instance *inst)
@@ -94,19 +99,25 @@ static int colo_role_attach(struct colo_instance *inst)
 
 	if (!role)
 		return 0;
-	err = role->attach(inst);
-	if (err)
-		return err;
-	inst->role = role;
+	if (role->attach) {
+		err = role->attach(inst);
+		if (err)
+			return err;
+	}
+	WRITE_ONCE(inst->role, role);
 	return 0;
 }
 
+/* The caller waits for a grace period before the role's code may go. */
 static void colo_role_detach(struct colo_instance *inst)
 {
-	if (!inst->role)
+	const struct colo_role_ops *role = inst->role;
+
+	if (!role)
 		return;
-	inst->role->detach(inst);
-	inst->role = NULL;
+	WRITE_ONCE(inst->role, NULL);
+	if (role->detach)
+		role->detach(inst);
 }
 
 static void colo_instance_unlink(struct colo_net *cn,
@@ -155,6 +166,7 @@ int colo_instance_create(struct net *net,
 	inst->owner = cfg->owner;
 	inst->compare_timeout_ms = cfg->compare_timeout_ms;
 	inst->queue_limit = cfg->queue_limit;
+	inst->generation = atomic_inc_return(&colo_generation);
 
 	mutex_lock(&colo_mutex);
 	err = xa_insert(&cn->instances, inst->index, inst, GFP_KERNEL);
@@ -173,6 +185,9 @@ int colo_instance_create(struct net *net,
 		xa_erase(&cn->instances, inst->index);
 		goto err_free;
 	}
+	atomic_inc(&colo_instances_alive);
+	/* A rule that waited for this instance may complain again later. */
+	xa_erase_bh(&cn->warned, inst->index);
 	mutex_unlock(&colo_mutex);
 	return 0;
 
@@ -215,6 +230,8 @@ int colo_instance_reset(struct net *net, u32 index,
 	colo_stats_reset(inst);
 	clear_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags);
 	WRITE_ONCE(inst->state, NFCOLO_STATE_ACTIVE);
+	/* Flows claimed so far keep their offsets but are left alone. */
+	WRITE_ONCE(inst->generation, atomic_inc_return(&colo_generation));
 	err = colo_role_attach(inst);
 	if (err)
 		NL_SET_ERR_MSG_MOD(extack,
@@ -241,6 +258,8 @@ int colo_instance_checkpoint_done(struct net *net, u32 index,
 				   "the instance has failed over: reset it to protect again");
 		goto out;
 	}
+	/* Flows catch up with the checkpoint on their next packet. */
+	WRITE_ONCE(inst->checkpoint_epoch, inst->checkpoint_epoch + 1);
 	if (inst->role && inst->role->checkpoint)
 		inst->role->checkpoint(inst);
 	colo_stat_inc(inst, NFCOLO_STATS_CHECKPOINTS_DONE);
@@ -356,6 +375,19 @@ void colo_instance_destroy_all(void)
 }
 EXPORT_SYMBOL_GPL(colo_instance_destroy_all);
 
+void colo_warn_rule(struct net *net, u32 index, const char *target,
+		    const char *problem)
+{
+	struct colo_net *cn = colo_pernet(net);
+
+	if (xa_load(&cn->warned, index) ||
+	    xa_insert_bh(&cn->warned, index, xa_mk_value(1), GFP_ATOMIC))
+		return;
+	pr_warn("%s --index %u %s: its packets pass untouched until the hypervisor (or coloctl init) creates a matching instance\n",
+		target, index, problem);
+}
+EXPORT_SYMBOL_GPL(colo_warn_rule);
+
 bool colo_request_checkpoint(struct colo_instance *inst,
 			     const struct colo_event *ev)
 {
@@ -428,6 +460,8 @@ void colo_role_unregister(const struct colo_role_ops *ops)
 	}
 	colo_roles[ops->mode] = NULL;
 	mutex_unlock(&colo_mutex);
+	/* Packets may still be in ops->confirm. */
+	synchronize_rcu();
 }
 EXPORT_SYMBOL_GPL(colo_role_unregister);
 
@@ -460,6 +494,7 @@ int colo_instance_pernet_init(struct net *net)
 	struct colo_net *cn = colo_pernet(net);
 
 	xa_init(&cn->instances);
+	xa_init_flags(&cn->warned, XA_FLAGS_LOCK_BH);
 	INIT_WORK(&cn->owner_release_work, colo_owner_release_work);
 	write_pnet(&cn->net, net);
 	mutex_lock(&colo_mutex);
@@ -478,4 +513,5 @@ void colo_instance_pernet_exit(struct net *net)
 	list_del(&cn->node);
 	mutex_unlock(&colo_mutex);
 	xa_destroy(&cn->instances);
+	xa_destroy(&cn->warned);
 }

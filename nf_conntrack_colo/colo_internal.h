@@ -10,6 +10,7 @@
 
 struct colo_net {
 	struct xarray		instances;	/* index -> colo_instance */
+	struct xarray		warned;		/* indices missing, logged */
 	struct work_struct	owner_release_work;
 	struct list_head	node;		/* on colo_nets */
 	possible_net_t		net;
@@ -24,6 +25,7 @@ struct colo_net *colo_pernet(const struct net *net);
 int colo_instance_pernet_init(struct net *net);
 void colo_instance_pernet_exit(struct net *net);
 extern unsigned int colo_net_id;
+extern atomic_t colo_instances_alive;
 
 int colo_flow_init(void);
 void colo_flow_exit(void);

@@ -46,6 +46,10 @@ static void __exit nf_conntrack_colo_exit(void)
 {
 	colo_flow_exit();
 	unregister_pernet_subsys(&colo_net_ops);
+	/* Instances are freed after a grace period; a leak shows here. */
+	rcu_barrier();
+	WARN(atomic_read(&colo_instances_alive),
+	     "%d COLO instances leaked\n", atomic_read(&colo_instances_alive));
 }
 
 module_init(nf_conntrack_colo_init);

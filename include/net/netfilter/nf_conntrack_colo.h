@@ -45,6 +45,13 @@ struct colo_instance {
 	struct colo_owner		owner;
 	u32				compare_timeout_ms;
 	u32				queue_limit;
+	/*
+	 * Flows remember both: a flow of an older generation was claimed
+	 * before a RESET and is left alone; a flow of an older epoch has
+	 * not yet seen the last checkpoint.
+	 */
+	u32				generation;
+	u32				checkpoint_epoch;
 	struct colo_pcpu_stats __percpu	*stats;
 	/* Queue depths and their high-water marks: the primary sets them. */
 	atomic_t			gauge[2];
@@ -83,10 +90,13 @@ struct colo_event {
 	u32			age_ms;
 };
 
+struct nf_conn_colo;
+
 /*
  * A data-path role (primary or secondary) plugs into every instance of its
- * mode, whenever the role module and the instance come to exist. All hooks
- * run in process context under the core's control mutex.
+ * mode, whenever the role module and the instance come to exist. Every hook
+ * is optional. All but @confirm run in process context under the core's
+ * control mutex.
  */
 struct colo_role_ops {
 	u8	mode;
@@ -98,6 +108,15 @@ struct colo_role_ops {
 	void	(*checkpoint)(struct colo_instance *inst);
 	/* The peer host is gone; inst->state is already FAILED_OVER. */
 	void	(*failover)(struct colo_instance *inst);
+	/*
+	 * Every packet of a flow the instance claimed, in both directions,
+	 * when conntrack confirms it, just before seqadj rewrites it. Called
+	 * under RCU in packet context.
+	 */
+	void	(*confirm)(struct colo_instance *inst, struct sk_buff *skb,
+			   unsigned int protoff, struct nf_conn *ct,
+			   enum ip_conntrack_info ctinfo,
+			   struct nf_conn_colo *flow);
 };
 
 /* The control plane's way of reaching userspace. */
@@ -135,6 +154,13 @@ int colo_instance_failover(struct net *net, u32 index,
 void colo_instance_owner_released(struct net *net, int protocol, u32 portid);
 /* Control plane going away: tear every instance down. */
 void colo_instance_destroy_all(void);
+
+/*
+ * Data path: a rule names an index without a matching instance in its
+ * namespace. Says so in the kernel log once per namespace and index.
+ */
+void colo_warn_rule(struct net *net, u32 index, const char *target,
+		    const char *problem);
 
 /* Data path: ask for a checkpoint; false if one is already pending. */
 bool colo_request_checkpoint(struct colo_instance *inst,
@@ -174,9 +200,9 @@ void colo_stats_read(const struct colo_instance *inst, u64 *out);
  * costs one pointer chase per packet. 32 bytes at most.
  */
 enum nf_ct_colo_flag {
-	NF_CT_COLO_F_LEARNED	= 1 << 0,	/* secondary: both ISNs known */
+	NF_CT_COLO_F_LEARNED	= 1 << 0,	/* secondary: offset known */
 	NF_CT_COLO_F_UNTRACKED	= 1 << 1,	/* handshake missed: left alone */
-	NF_CT_COLO_F_SEEN_SYN	= 1 << 2,	/* SVM ISN recorded */
+	NF_CT_COLO_F_SEEN_SYN	= 1 << 2,	/* secondary: SVM ISN known */
 };
 
 struct nf_conn_colo {
@@ -184,6 +210,8 @@ struct nf_conn_colo {
 	u16	flags;		/* enum nf_ct_colo_flag */
 	u8	vm_dir;		/* conntrack direction of the VM's output */
 	u8	reserved;
+	u32	generation;	/* of the instance when it claimed the flow */
+	u32	checkpoint_epoch; /* of the instance, last seen by the flow */
 	union {
 		struct {
 			u32	isn_svm;
@@ -192,7 +220,6 @@ struct nf_conn_colo {
 		struct {
 			u32	compared_seq;
 			u32	max_ack[2];	/* PVM, SVM */
-			void	*queues;
 		} pmy;
 	};
 };

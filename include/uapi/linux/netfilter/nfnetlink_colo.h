@@ -45,7 +45,7 @@
 #define NFCOLO_GENL_VERSION	1
 #define NFCOLO_MCGRP_EVENTS	"events"
 
-/* Instance indices: libxl uses its netlink port id (1..9), QEMU any u32. */
+/* Instance indices: libxl uses its netlink port id (1..9). */
 #define NFCOLO_INDEX_MIN	1U
 #define NFCOLO_INDEX_MAX	0xffffU
 

@@ -9,11 +9,49 @@
 #include <linux/module.h>
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter/xt_SECCOLO.h>
-#include <net/netfilter/nf_conntrack_colo.h>
+#include <net/ipv6.h>
+#include "seccolo.h"
+
+static int seccolo_tcp_offset(struct sk_buff *skb,
+			      const struct xt_action_param *par)
+{
+	int thoff = 0;
+
+	if (xt_family(par) == NFPROTO_IPV4)
+		return par->fragoff ? -1 : par->thoff;
+	/* ip6tables only finds the transport header for rules with -p. */
+	if (ipv6_find_hdr(skb, &thoff, IPPROTO_TCP, NULL, NULL) != IPPROTO_TCP)
+		return -1;
+	return thoff;
+}
 
 static unsigned int seccolo_tg(struct sk_buff *skb,
 			       const struct xt_action_param *par)
 {
+	const struct xt_seccolo_info *info = par->targinfo;
+	enum ip_conntrack_info ctinfo;
+	struct colo_instance *inst;
+	struct nf_conn_colo *flow;
+	struct nf_conn *ct;
+	int thoff;
+
+	ct = nf_ct_get(skb, &ctinfo);
+	if (!ct || nf_ct_protonum(ct) != IPPROTO_TCP)
+		return XT_CONTINUE;
+	/* No state: the flow is older than the first COLO rule. */
+	flow = nf_ct_colo_find(ct);
+	if (!flow)
+		return XT_CONTINUE;
+	inst = colo_instance_lookup_rcu(xt_net(par), info->index);
+	if (!inst || inst->mode != NFCOLO_MODE_SECONDARY) {
+		colo_warn_rule(xt_net(par), info->index, "SECCOLO",
+			       inst ? "names a primary instance" :
+			       "has no proxy instance in this network namespace yet");
+		return XT_CONTINUE;
+	}
+	thoff = seccolo_tcp_offset(skb, par);
+	if (thoff >= 0)
+		seccolo_svm_packet(inst, skb, thoff, ct, ctinfo, flow);
 	return XT_CONTINUE;
 }
 
@@ -64,12 +102,21 @@ static struct xt_target seccolo_tg_reg __read_mostly = {
 
 static int __init seccolo_tg_init(void)
 {
-	return xt_register_target(&seccolo_tg_reg);
+	int err;
+
+	err = colo_role_register(&seccolo_role);
+	if (err)
+		return err;
+	err = xt_register_target(&seccolo_tg_reg);
+	if (err)
+		colo_role_unregister(&seccolo_role);
+	return err;
 }
 
 static void __exit seccolo_tg_exit(void)
 {
 	xt_unregister_target(&seccolo_tg_reg);
+	colo_role_unregister(&seccolo_role);
 }
 
 module_init(seccolo_tg_init);

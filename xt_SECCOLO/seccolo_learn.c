@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * How the secondary learns the two initial sequence numbers of a TCP flow
+ * and hands the difference to nf_conntrack_seqadj, which then rewrites the
+ * SVM's seq and the peer's ack and SACK blocks for the rest of the flow.
+ *
+ *   client opens:  SVM's SYN-ACK     -> ISN of the SVM   (SECCOLO rule)
+ *                  client's 1st ACK  -> ISN of the PVM = ack - 1
+ *   guest opens:   SVM's SYN         -> ISN of the SVM   (SECCOLO rule)
+ *                  peer's SYN-ACK    -> ISN of the PVM = ack - 1
+ *
+ * The peer's packets reach the secondary through the primary's mirror (and
+ * directly after failover); we see them when conntrack confirms them, just
+ * before seqadj, so the packet that completes learning is rewritten too.
+ * Flow state changes happen under ct->lock.
+ */
+#include <linux/tcp.h>
+#include <net/netfilter/nf_conntrack_seqadj.h>
+#include "seccolo.h"
+
+struct seccolo_tcp {
+	bool	syn;
+	bool	ack;
+	u32	seq;
+	u32	ack_seq;
+};
+
+static bool seccolo_tcp_read(const struct sk_buff *skb, unsigned int thoff,
+			     struct seccolo_tcp *t)
+{
+	struct tcphdr _th;
+	const struct tcphdr *th;
+
+	th = skb_header_pointer(skb, thoff, sizeof(_th), &_th);
+	if (!th)
+		return false;
+	t->syn = th->syn;
+	t->ack = th->ack;
+	t->seq = ntohl(th->seq);
+	t->ack_seq = ntohl(th->ack_seq);
+	return true;
+}
+
+/*
+ * Conntrack's window tracking would call the peer's ACK of the PVM's ISN
+ * invalid, as it only saw the SVM's. The per-conntrack "be liberal" flag
+ * turns that check off for this flow alone.
+ */
+static void seccolo_be_liberal(struct nf_conn *ct)
+{
+	ct->proto.tcp.seen[IP_CT_DIR_ORIGINAL].flags |= IP_CT_TCP_FLAG_BE_LIBERAL;
+	ct->proto.tcp.seen[IP_CT_DIR_REPLY].flags |= IP_CT_TCP_FLAG_BE_LIBERAL;
+}
+
+/*
+ * seqadj has no call to take offsets back to zero (nf_ct_seqadj_init
+ * ignores a zero offset), so clear its per-direction state directly.
+ */
+static void seccolo_zero_offsets(struct nf_conn *ct)
+{
+	struct nf_conn_seqadj *seqadj = nfct_seqadj(ct);
+
+	if (seqadj)
+		memset(seqadj->seq, 0, sizeof(seqadj->seq));
+}
+
+static bool seccolo_owns(const struct colo_instance *inst,
+			 const struct nf_conn_colo *flow)
+{
+	return flow->index == inst->index &&
+	       flow->generation == READ_ONCE(inst->generation) &&
+	       !(flow->flags & NF_CT_COLO_F_UNTRACKED);
+}
+
+/*
+ * After a checkpoint the SVM is a copy of the PVM, sequence numbers and
+ * all: nothing is left to rewrite, and a handshake in progress went along.
+ */
+static void seccolo_catch_up(const struct colo_instance *inst,
+			     struct nf_conn *ct, struct nf_conn_colo *flow)
+{
+	u32 epoch = READ_ONCE(inst->checkpoint_epoch);
+
+	if (flow->checkpoint_epoch == epoch)
+		return;
+	flow->checkpoint_epoch = epoch;
+	seccolo_zero_offsets(ct);
+	if (flow->flags & NF_CT_COLO_F_SEEN_SYN)
+		flow->flags |= NF_CT_COLO_F_LEARNED;
+}
+
+static void seccolo_claim(struct colo_instance *inst, struct nf_conn *ct,
+			  enum ip_conntrack_dir dir, struct nf_conn_colo *flow,
+			  const struct seccolo_tcp *t)
+{
+	flow->index = inst->index;
+	flow->generation = READ_ONCE(inst->generation);
+	flow->checkpoint_epoch = READ_ONCE(inst->checkpoint_epoch);
+	flow->vm_dir = dir;
+	if (t->syn) {
+		flow->flags = NF_CT_COLO_F_SEEN_SYN;
+		flow->sec.isn_svm = t->seq;
+		seccolo_be_liberal(ct);
+	} else {
+		/* Opened before the instance, or its handshake was missed. */
+		flow->flags = NF_CT_COLO_F_UNTRACKED;
+		colo_stat_inc(inst, NFCOLO_STATS_FLOWS_UNTRACKED);
+	}
+}
+
+void seccolo_svm_packet(struct colo_instance *inst, struct sk_buff *skb,
+			unsigned int thoff, struct nf_conn *ct,
+			enum ip_conntrack_info ctinfo,
+			struct nf_conn_colo *flow)
+{
+	enum ip_conntrack_dir dir = CTINFO2DIR(ctinfo);
+	bool adjusted = false, relearned = false;
+	struct seccolo_tcp t;
+
+	if (!seccolo_tcp_read(skb, thoff, &t))
+		return;
+
+	spin_lock_bh(&ct->lock);
+	if (!flow->index) {
+		/* After failover, new flows are the SVM's own. */
+		if (READ_ONCE(inst->state) == NFCOLO_STATE_ACTIVE)
+			seccolo_claim(inst, ct, dir, flow, &t);
+		goto unlock;
+	}
+	if (!seccolo_owns(inst, flow) || dir != flow->vm_dir)
+		goto unlock;
+	seccolo_catch_up(inst, ct, flow);
+	if (t.syn) {
+		if (!(flow->flags & NF_CT_COLO_F_LEARNED)) {
+			flow->flags |= NF_CT_COLO_F_SEEN_SYN;
+			flow->sec.isn_svm = t.seq;
+		} else if (t.seq != flow->sec.isn_svm) {
+			/* The SVM reuses the ports for a new connection. */
+			flow->flags = NF_CT_COLO_F_SEEN_SYN;
+			flow->sec.isn_svm = t.seq;
+			seccolo_zero_offsets(ct);
+			relearned = true;
+		}
+	}
+	adjusted = (flow->flags & NF_CT_COLO_F_LEARNED) &&
+		   flow->sec.isn_pvm != flow->sec.isn_svm;
+unlock:
+	spin_unlock_bh(&ct->lock);
+	if (relearned)
+		colo_stat_inc(inst, NFCOLO_STATS_FLOWS_RELEARNED);
+	if (adjusted)
+		colo_stat_inc(inst, NFCOLO_STATS_PKTS_ADJUSTED);
+}
+
+/* A packet of the peer: returns true when it completed learning. */
+static bool seccolo_peer_packet(const struct colo_instance *inst,
+				struct nf_conn *ct, struct nf_conn_colo *flow,
+				const struct seccolo_tcp *t, bool *relearned)
+{
+	bool guest_opened = flow->vm_dir == IP_CT_DIR_ORIGINAL;
+
+	seccolo_catch_up(inst, ct, flow);
+	if (t->syn && !t->ack) {
+		/* The client reuses the ports: learn again. */
+		if (flow->flags & NF_CT_COLO_F_LEARNED) {
+			flow->flags = 0;
+			seccolo_zero_offsets(ct);
+			*relearned = true;
+		}
+		return false;
+	}
+	if ((flow->flags & (NF_CT_COLO_F_SEEN_SYN | NF_CT_COLO_F_LEARNED)) !=
+	    NF_CT_COLO_F_SEEN_SYN || !t->ack)
+		return false;
+	/* Client-opened: its first ACK; guest-opened: the peer's SYN-ACK. */
+	if (t->syn != guest_opened)
+		return false;
+	flow->sec.isn_pvm = t->ack_seq - 1;
+	flow->flags |= NF_CT_COLO_F_LEARNED;
+	return true;
+}
+
+static void seccolo_confirm(struct colo_instance *inst, struct sk_buff *skb,
+			    unsigned int protoff, struct nf_conn *ct,
+			    enum ip_conntrack_info ctinfo,
+			    struct nf_conn_colo *flow)
+{
+	bool learned = false, relearned = false;
+	struct seccolo_tcp t;
+	s32 offset = 0;
+
+	if (nf_ct_protonum(ct) != IPPROTO_TCP ||
+	    CTINFO2DIR(ctinfo) == flow->vm_dir ||
+	    !seccolo_tcp_read(skb, protoff, &t))
+		return;
+
+	spin_lock_bh(&ct->lock);
+	if (seccolo_owns(inst, flow)) {
+		learned = seccolo_peer_packet(inst, ct, flow, &t, &relearned);
+		offset = flow->sec.isn_pvm - flow->sec.isn_svm;
+	}
+	spin_unlock_bh(&ct->lock);
+
+	if (relearned)
+		colo_stat_inc(inst, NFCOLO_STATS_FLOWS_RELEARNED);
+	if (!learned)
+		return;
+	/* Takes ct->lock itself; a zero offset needs nothing. */
+	nf_ct_seqadj_init(ct, flow->vm_dir == IP_CT_DIR_ORIGINAL ?
+			  IP_CT_ESTABLISHED : IP_CT_ESTABLISHED_REPLY, offset);
+	colo_stat_inc(inst, NFCOLO_STATS_FLOWS_LEARNED);
+}
+
+const struct colo_role_ops seccolo_role = {
+	.mode		= NFCOLO_MODE_SECONDARY,
+	.confirm	= seccolo_confirm,
+};
