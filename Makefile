@@ -68,3 +68,27 @@ w1:
 lint: checkpatch sparse w1
 
 .PHONY: checkpatch sparse w1
+
+# Test plumbing. Everything after 'deps' runs in a sub-make or script, so
+# that the kernel headers 'deps' may have just installed are seen.
+deps:
+	scripts/deps.sh
+
+check: deps
+	scripts/check.sh
+
+# Userspace unit tests: each suite ends with its own "N passed, N failed".
+unit:
+	$(MAKE) -C tools check
+	$(MAKE) -C iptables-ext check
+
+# Run a command in the test guest:  make vm CMD='selftests/run.sh control'
+# or get a shell there:             make vm-shell  (exit it to power off)
+CMD ?= uname -a
+vm:
+	selftests/vm/run.sh -- bash -c '$(subst ','\'',$(CMD))'
+
+vm-shell:
+	selftests/vm/run.sh -t 86400 --shell
+
+.PHONY: unit vm vm-shell

@@ -11,6 +11,9 @@ void seccolo_svm_packet(struct colo_instance *inst, struct sk_buff *skb,
 			enum ip_conntrack_info ctinfo,
 			struct nf_conn_colo *flow);
 
+/* A packet from the SVM while its instance is missing. */
+void seccolo_svm_packet_unclaimed(struct nf_conn *ct, struct nf_conn_colo *flow);
+
 extern const struct colo_role_ops seccolo_role;
 
 #endif /* _SECCOLO_H */

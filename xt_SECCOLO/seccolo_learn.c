@@ -6,6 +6,9 @@
  *
  *   client opens:  SVM's SYN-ACK     -> ISN of the SVM   (SECCOLO rule)
  *                  client's 1st ACK  -> ISN of the PVM = ack - 1
+ *                  (the ACK that completes the handshake: its seq is the
+ *                  one the SYN-ACK acknowledged, so later ACKs, which may
+ *                  acknowledge data too, are never taken for it)
  *   guest opens:   SVM's SYN         -> ISN of the SVM   (SECCOLO rule)
  *                  peer's SYN-ACK    -> ISN of the PVM = ack - 1
  *
@@ -89,6 +92,19 @@ static void seccolo_catch_up(const struct colo_instance *inst,
 		flow->flags |= NF_CT_COLO_F_LEARNED;
 }
 
+static void seccolo_record_syn(struct nf_conn_colo *flow,
+			       const struct seccolo_tcp *t)
+{
+	flow->flags |= NF_CT_COLO_F_SEEN_SYN;
+	flow->sec.isn_svm = t->seq;
+	flow->sec.peer_next = t->ack_seq;	/* SYN-ACK only */
+}
+
+/*
+ * The SVM's first packet decides: its SYN or SYN-ACK starts learning, any
+ * other packet (or a SYN after packets seen while the instance was
+ * missing) means the handshake was missed.
+ */
 static void seccolo_claim(struct colo_instance *inst, struct nf_conn *ct,
 			  enum ip_conntrack_dir dir, struct nf_conn_colo *flow,
 			  const struct seccolo_tcp *t)
@@ -97,15 +113,24 @@ static void seccolo_claim(struct colo_instance *inst, struct nf_conn *ct,
 	flow->generation = READ_ONCE(inst->generation);
 	flow->checkpoint_epoch = READ_ONCE(inst->checkpoint_epoch);
 	flow->vm_dir = dir;
-	if (t->syn) {
-		flow->flags = NF_CT_COLO_F_SEEN_SYN;
-		flow->sec.isn_svm = t->seq;
+	if (t->syn && !(flow->flags & NF_CT_COLO_F_UNTRACKED)) {
+		flow->flags = 0;
+		seccolo_record_syn(flow, t);
 		seccolo_be_liberal(ct);
 	} else {
 		/* Opened before the instance, or its handshake was missed. */
 		flow->flags = NF_CT_COLO_F_UNTRACKED;
 		colo_stat_inc(inst, NFCOLO_STATS_FLOWS_UNTRACKED);
 	}
+}
+
+/* The SVM sent a packet while its instance was missing or inactive. */
+void seccolo_svm_packet_unclaimed(struct nf_conn *ct, struct nf_conn_colo *flow)
+{
+	spin_lock_bh(&ct->lock);
+	if (!flow->index)
+		flow->flags |= NF_CT_COLO_F_UNTRACKED;
+	spin_unlock_bh(&ct->lock);
 }
 
 void seccolo_svm_packet(struct colo_instance *inst, struct sk_buff *skb,
@@ -125,6 +150,8 @@ void seccolo_svm_packet(struct colo_instance *inst, struct sk_buff *skb,
 		/* After failover, new flows are the SVM's own. */
 		if (READ_ONCE(inst->state) == NFCOLO_STATE_ACTIVE)
 			seccolo_claim(inst, ct, dir, flow, &t);
+		else
+			flow->flags |= NF_CT_COLO_F_UNTRACKED;
 		goto unlock;
 	}
 	if (!seccolo_owns(inst, flow) || dir != flow->vm_dir)
@@ -132,12 +159,11 @@ void seccolo_svm_packet(struct colo_instance *inst, struct sk_buff *skb,
 	seccolo_catch_up(inst, ct, flow);
 	if (t.syn) {
 		if (!(flow->flags & NF_CT_COLO_F_LEARNED)) {
-			flow->flags |= NF_CT_COLO_F_SEEN_SYN;
-			flow->sec.isn_svm = t.seq;
+			seccolo_record_syn(flow, &t);
 		} else if (t.seq != flow->sec.isn_svm) {
 			/* The SVM reuses the ports for a new connection. */
-			flow->flags = NF_CT_COLO_F_SEEN_SYN;
-			flow->sec.isn_svm = t.seq;
+			flow->flags = 0;
+			seccolo_record_syn(flow, &t);
 			seccolo_zero_offsets(ct);
 			relearned = true;
 		}
@@ -173,7 +199,8 @@ static bool seccolo_peer_packet(const struct colo_instance *inst,
 	    NF_CT_COLO_F_SEEN_SYN || !t->ack)
 		return false;
 	/* Client-opened: its first ACK; guest-opened: the peer's SYN-ACK. */
-	if (t->syn != guest_opened)
+	if (t->syn != guest_opened ||
+	    (!guest_opened && t->seq != flow->sec.peer_next))
 		return false;
 	flow->sec.isn_pvm = t->ack_seq - 1;
 	flow->flags |= NF_CT_COLO_F_LEARNED;

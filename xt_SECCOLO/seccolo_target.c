@@ -44,6 +44,7 @@ static unsigned int seccolo_tg(struct sk_buff *skb,
 		return XT_CONTINUE;
 	inst = colo_instance_lookup_rcu(xt_net(par), info->index);
 	if (!inst || inst->mode != NFCOLO_MODE_SECONDARY) {
+		seccolo_svm_packet_unclaimed(ct, flow);
 		colo_warn_rule(xt_net(par), info->index, "SECCOLO",
 			       inst ? "names a primary instance" :
 			       "has no proxy instance in this network namespace yet");

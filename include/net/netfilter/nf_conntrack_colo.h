@@ -216,6 +216,7 @@ struct nf_conn_colo {
 		struct {
 			u32	isn_svm;
 			u32	isn_pvm;
+			u32	peer_next;	/* peer's seq after its SYN */
 		} sec;
 		struct {
 			u32	compared_seq;

@@ -13,7 +13,8 @@
  *
  * Requests (userspace -> kernel):
  *   NFCOLO_PROXY_INIT     INDEX, MODE, [FLAGS], [COMPARE_TIMEOUT_MS],
- *                         [QUEUE_LIMIT]. Without NFCOLO_F_PERSISTENT the
+ *                         [QUEUE_LIMIT]; the last two for a primary only
+ *                         (EINVAL otherwise). Without NFCOLO_F_PERSISTENT the
  *                         requesting socket owns the instance: closing it
  *                         tears a primary down (held packets released) and
  *                         fails a secondary over (offsets kept).
@@ -25,15 +26,19 @@
  *                         now a copy of the PVM.
  *   NFCOLO_DO_FAILOVER    INDEX. The peer host is gone.
  *   NFCOLO_PROXY_GET      [INDEX]. doit: one instance; dump: all of them.
- *                         Needs no privilege; all others need CAP_NET_ADMIN
- *                         in the netns's user namespace.
+ *                         Replies carry INDEX, MODE, STATE, FLAGS,
+ *                         [OWNER_PORTID], COMPARE_TIMEOUT_MS, QUEUE_LIMIT,
+ *                         CHECKPOINT_PENDING and STATS. Needs no privilege;
+ *                         all others need CAP_NET_ADMIN in the netns's user
+ *                         namespace.
  *   Commands on an unknown INDEX fail with ENOENT. Every rejection carries an
  *   extack message.
  *
  * Events (kernel -> userspace):
  *   NFCOLO_KERNEL_NOTIFY  INDEX, MODE, NFCOLO_A_EVENT (nested): a checkpoint
  *                         is requested. Unicast to the owner socket and
- *                         multicast to group NFCOLO_MCGRP_EVENTS. One request
+ *                         multicast to group NFCOLO_MCGRP_EVENTS (which
+ *                         anyone in the netns may join). One request
  *                         is pending at a time; DO_CHECKPOINT clears it.
  */
 #ifndef _UAPI_NFNETLINK_COLO_H

@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The body of 'make check' (after 'make deps'): build everything for the
+# guest's kernel, run the userspace unit tests, then every selftest in one
+# QEMU guest. Ends with one line "N passed, N failed, N skipped" adding up
+# both, and exits non-zero if anything failed or did not run.
+#   VM_TIMEOUT    whole guest run, seconds (default 2400)
+#   KSFT_TIMEOUT  one selftest, seconds (default 300)
+#   TESTS         selftests to run (default: all)
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+mkdir -p build
+passed=0 failed=0 skipped=0
+
+# add LOG LABEL RC: add up the counts of LOG's summary lines (one per
+# suite). A step that failed without saying so (crash, timeout, build
+# error) counts as a failure.
+add() {
+	local line p=0 f=0 s=0 lp lf ls
+	while read -r line; do
+		line=${line#*: }
+		lp=0 lf=0 ls=0
+		read -r lp _ lf _ ls _ <<<"${line//,/}"
+		p=$((p + lp)) f=$((f + lf)) s=$((s + ${ls:-0}))
+	done < <(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$1")
+	if (($3 != 0 && f == 0)); then
+		echo "# $2 failed (exit $3) beyond its own count: counted as 1 failure"
+		f=1
+	fi
+	echo "# $2: $p passed, $f failed, $s skipped"
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + ${s:-0}))
+}
+
+# The modules must match the kernel that the guest boots, whatever KDIR
+# the plain build would pick.
+kver=$(scripts/kver.sh) || exit 1
+echo "# building for $kver"
+if ! make all KDIR="/lib/modules/$kver/build"; then
+	echo "# build failed"
+	echo "0 passed, 1 failed, 0 skipped"
+	exit 1
+fi
+
+make --no-print-directory unit 2>&1 | tee build/unit.log
+add build/unit.log "unit tests" "${PIPESTATUS[0]}"
+
+# shellcheck disable=SC2086 # TESTS is a list of test names
+selftests/vm/run.sh -t "${VM_TIMEOUT:-2400}" -k "$kver" \
+	-e "KSFT_TIMEOUT=${KSFT_TIMEOUT:-300}" \
+	-- selftests/run.sh ${TESTS:-} 2>&1 | tee build/selftests.log
+add build/selftests.log "selftests" "${PIPESTATUS[0]}"
+
+echo "$passed passed, $failed failed, $skipped skipped"
+((failed == 0))

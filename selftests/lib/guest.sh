@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash disable=SC2034 # variables are for the tests
+#
+# Helpers for selftests/*.sh, which run as root in the QEMU guest (see
+# selftests/vm/run.sh). Source it:
+#
+#   source "$(dirname "$0")/lib/guest.sh"
+#   require_cmd iptables ip
+#   load_colo_modules || { fail "load modules"; ksft_exit; }
+#   mkns pri sec                  # $pri, $sec: unique netns names
+#   ip -n "$pri" link set lo up && pass "lo up" || fail "lo up"
+#   ksft_exit                     # 1 if any fail, else 0
+#
+# Define a function cleanup() for your own teardown: the EXIT trap set here
+# calls it, then deletes the namespaces made by mkns. Do not trap EXIT.
+
+ksft_skip=4
+ksft_rc=0
+
+PROJECT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+COLOCTL=$PROJECT_DIR/tools/coloctl
+# Module folders of this tree, in load order; each builds DIR/DIR.ko.
+COLO_MODULES=(nf_conntrack_colo nfnetlink_colo xt_PMYCOLO xt_SECCOLO)
+
+# Our iptables extensions first, then the system's own (for -j ACCEPT etc.).
+_xtsys=$(pkg-config --variable=xtlibdir xtables 2>/dev/null) ||
+	_xtsys=/usr/lib/x86_64-linux-gnu/xtables
+export XTABLES_LIBDIR=$PROJECT_DIR/iptables-ext:$_xtsys
+unset _xtsys
+
+pass() { echo "PASS: $*"; }
+# fail records the failure and goes on, so a test can report every check.
+fail() { echo "FAIL: $*"; ksft_rc=1; }
+skip() { echo "SKIP: $*"; exit "$ksft_skip"; }
+ksft_exit() { exit "$ksft_rc"; }
+
+# require_cmd CMD...: skip the test unless every CMD is available.
+require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip "$c not found"
+	done
+}
+
+# load_colo_modules: install this tree's built modules into the guest's
+# /lib/modules/$(uname -r)/extra (the guest root is a tmpfs overlay: the host
+# is untouched), refresh the module index and modprobe them.
+load_colo_modules() {
+	local kdir extra m ko cache names=() changed=0
+	kdir=/lib/modules/$(uname -r)
+	extra=$kdir/extra
+	mkdir -p "$extra" || return 1
+	for m in "${COLO_MODULES[@]}"; do
+		ko=$PROJECT_DIR/$m/$m.ko
+		[[ -f $ko ]] || continue
+		names+=("$m")
+		cmp -s "$ko" "$extra/$m.ko" && continue
+		install -m 0644 "$ko" "$extra/$m.ko" || return 1
+		changed=1
+	done
+	if ((${#names[@]} == 0)); then
+		echo "load_colo_modules: no built module in $PROJECT_DIR (run make)" >&2
+		return 1
+	fi
+	# Also refresh when an earlier install was not indexed (interrupted).
+	for m in "${names[@]}"; do
+		[[ $(modinfo -F filename "$m" 2>/dev/null) == "$extra/$m.ko" ]] || changed=1
+	done
+	if ((changed)); then
+		# depmod -a takes ~20 s under TCG; the host runner precomputed
+		# the same index for these exact files: use it when they match.
+		cache=${COLO_VM_BUILD:-$PROJECT_DIR/build/vm}/depmod/$(uname -r)
+		if [[ -f $cache/manifest ]] &&
+			diff -q <(cd "$extra" && export LC_ALL=C && sha256sum -- *.ko) "$cache/manifest" >/dev/null 2>&1; then
+			cp "$cache"/index/modules.* "$kdir"/ || return 1
+		else
+			depmod -a || return 1
+		fi
+	fi
+	for m in "${names[@]}"; do
+		modprobe "$m" || return 1
+	done
+}
+
+# unload_colo_modules: remove whichever of our modules are loaded, in
+# reverse load order.
+unload_colo_modules() {
+	local i m rc=0
+	for ((i = ${#COLO_MODULES[@]} - 1; i >= 0; i--)); do
+		m=${COLO_MODULES[i]}
+		[[ -d /sys/module/$m ]] || continue
+		modprobe -r "$m" || rc=1
+	done
+	return "$rc"
+}
+
+# mkns VAR...: create a network namespace per VAR, named VAR-<pid>-<n> so
+# that tests never clash, with lo up, and store its name in $VAR.
+_guest_netns=()
+mkns() {
+	# Locals with names no caller will pass: printf -v must reach the caller.
+	local _mkns_var _mkns_name
+	for _mkns_var in "$@"; do
+		_mkns_name=$_mkns_var-$$-${#_guest_netns[@]}
+		ip netns add "$_mkns_name" || return 1
+		_guest_netns+=("$_mkns_name")
+		ip -n "$_mkns_name" link set lo up || return 1
+		printf -v "$_mkns_var" '%s' "$_mkns_name"
+	done
+}
+
+# The test's cleanup() runs in here: locals must not shadow its variables.
+_guest_cleanup() {
+	if declare -F cleanup >/dev/null; then
+		cleanup || true
+	fi
+	local _guest_ns
+	for _guest_ns in "${_guest_netns[@]}"; do
+		ip netns del "$_guest_ns" 2>/dev/null || true
+	done
+}
+trap _guest_cleanup EXIT

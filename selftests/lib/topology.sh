@@ -1,0 +1,236 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The COLO test topology, shared by the selftests, `make demo` and the
+# benchmarks. Every host and VM is a network namespace of the guest:
+#
+#      client  10.0.0.1  fd00::1
+#         |
+#      switch (bridge sw)
+#       |                  \
+#   eth0|                   \eth0 (joins colobr0 at failover)
+#  +----+------- primary ----+    +--------- secondary ---------+
+#  |  br0 = eth0 + vif       |    |  colobr0 = eth1 + vif       |
+#  |  tc on vif: mirror      |    |  iptables: SECCOLO on vif   |
+#  |  client->PVM  to eth1 --+----+-> eth1                      |
+#  |  iptables: PMYCOLO      |    |                             |
+#  +----+--------------------+    +-----------+-----------------+
+#       |vif                                  |vif
+#      PVM  10.0.0.2 fd00::2             SVM  10.0.0.2 fd00::2
+#                 (the same MAC: cloned VMs)
+#
+# As in Xen's colo-proxy-setup, the primary mirrors what goes to the PVM
+# (IPv4, IPv6, ARP) out of its forward device eth1; the secondary bridges
+# that device with the SVM's port, so the SVM sees the client's packets and
+# its own output goes back to the primary over the same link. br_netfilter
+# lets iptables see the bridged packets on both hosts.
+#
+# Source it after lib/guest.sh, then:
+#   topo_create             namespaces, links, bridges, the mirror
+#   topo_services           the identical services in PVM and SVM
+#   topo_primary_dies       the primary host vanishes
+#   topo_svm_takes_over     the secondary attaches the SVM to the switch
+# Names: $TOPO_CLIENT $TOPO_SWITCH $TOPO_PRIMARY $TOPO_PVM $TOPO_SECONDARY
+# $TOPO_SVM. On each host the VM's port is "vif", the uplink "eth0" and
+# the forward device "eth1"; in each VM the interface is "eth0".
+
+VM_IP4=10.0.0.2
+VM_IP6=fd00::2
+CLIENT_IP4=10.0.0.1
+CLIENT_IP6=fd00::1
+VM_MAC=52:54:00:c0:10:02
+CLIENT_MAC=52:54:00:c0:10:01
+# Services, the same in both VMs.
+PORT_FILE=80		# sends $TOPO_FILE on connect
+PORT_ECHO=7		# TCP echo
+PORT_UDP=7		# UDP echo
+PORT_DIFF=81		# 1 MiB, but the SVM's copy differs in one byte
+TOPO_FILE_MB=${TOPO_FILE_MB:-16}
+
+# topo_link NS_A IF_A NS_B IF_B: a veth pair between two namespaces.
+topo_link() {
+	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"
+	ip -n "$1" link set "$2" up
+	ip -n "$3" link set "$4" up
+}
+
+# topo_bridge NS BR PORT...: a bridge that forwards at once (no STP delay).
+topo_bridge() {
+	local ns=$1 br=$2 port
+	shift 2
+	ip -n "$ns" link add "$br" type bridge forward_delay 0 stp_state 0
+	for port in "$@"; do
+		ip -n "$ns" link set "$port" master "$br"
+	done
+	ip -n "$ns" link set "$br" up
+}
+
+# Let iptables and conntrack see bridged IPv4 and IPv6 packets.
+topo_br_netfilter() {
+	modprobe br_netfilter
+	ip netns exec "$1" sysctl -qw net.bridge.bridge-nf-call-iptables=1 \
+		net.bridge.bridge-nf-call-ip6tables=1
+}
+
+# topo_vm NS: the VM's address, the same in PVM and SVM. Real COLO keeps
+# the SVM's neighbour cache equal to the PVM's by checkpointing; between
+# two namespaces a permanent entry for the client stands in for that.
+topo_vm() {
+	ip -n "$1" link set eth0 address "$VM_MAC"
+	ip -n "$1" addr add "$VM_IP4/24" dev eth0
+	ip -n "$1" addr add "$VM_IP6/64" dev eth0 nodad
+	ip -n "$1" neigh replace "$CLIENT_IP4" lladdr "$CLIENT_MAC" dev eth0 nud permanent
+	ip -n "$1" neigh replace "$CLIENT_IP6" lladdr "$CLIENT_MAC" dev eth0 nud permanent
+}
+
+# Xen's colo-proxy-setup mirror: what leaves vif towards the PVM is copied
+# out of the forward device.
+topo_mirror() {
+	local ns=$1 vif=$2 fwd=$3 proto prio=10
+	tc -n "$ns" qdisc add dev "$vif" root handle 1: prio
+	for proto in ip arp ipv6; do
+		tc -n "$ns" filter add dev "$vif" parent 1: protocol "$proto" \
+			prio "$prio" u32 match u32 0 0 flowid 1:2 \
+			action mirred egress mirror dev "$fwd"
+		prio=$((prio + 1))
+	done
+}
+
+topo_create() {
+	mkns TOPO_CLIENT TOPO_SWITCH TOPO_PRIMARY TOPO_PVM TOPO_SECONDARY TOPO_SVM
+
+	topo_link "$TOPO_CLIENT" eth0 "$TOPO_SWITCH" sw-client
+	topo_link "$TOPO_SWITCH" sw-primary "$TOPO_PRIMARY" eth0
+	topo_link "$TOPO_SWITCH" sw-secondary "$TOPO_SECONDARY" eth0
+	topo_link "$TOPO_PRIMARY" eth1 "$TOPO_SECONDARY" eth1
+	topo_link "$TOPO_PRIMARY" vif "$TOPO_PVM" eth0
+	topo_link "$TOPO_SECONDARY" vif "$TOPO_SVM" eth0
+	topo_bridge "$TOPO_SWITCH" sw sw-client sw-primary sw-secondary
+
+	ip -n "$TOPO_CLIENT" link set eth0 address "$CLIENT_MAC"
+	ip -n "$TOPO_CLIENT" addr add "$CLIENT_IP4/24" dev eth0
+	ip -n "$TOPO_CLIENT" addr add "$CLIENT_IP6/64" dev eth0 nodad
+	topo_vm "$TOPO_PVM"
+	topo_vm "$TOPO_SVM"
+
+	topo_br_netfilter "$TOPO_PRIMARY"
+	topo_bridge "$TOPO_PRIMARY" br0 eth0 vif
+	topo_mirror "$TOPO_PRIMARY" vif eth1
+
+	topo_br_netfilter "$TOPO_SECONDARY"
+	topo_bridge "$TOPO_SECONDARY" colobr0 eth1 vif
+}
+
+# topo_file MB [KEY]: MB of reproducible, incompressible bytes (the same in
+# both VMs), made once per guest boot; prints the file's name.
+topo_file() {
+	local f=/tmp/colo-file-$1-${2:-colo}
+	if [[ ! -f $f ]]; then
+		openssl enc -aes-128-ctr -nosalt -pass "pass:${2:-colo}" \
+			-in /dev/zero 2>/dev/null | head -c $(($1 << 20)) >"$f.tmp"
+		mv "$f.tmp" "$f"
+	fi
+	echo "$f"
+}
+
+# topo_serve NS CMD...: a service in NS, stopped by topo_stop_services.
+TOPO_PIDS=()
+topo_serve() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@" >/dev/null 2>&1 &
+	TOPO_PIDS+=($!)
+}
+
+topo_services() {
+	local file small diff ns
+	file=$(topo_file "$TOPO_FILE_MB")
+	small=$(topo_file 1)
+	diff=$small-diff
+	if [[ ! -f $diff ]]; then
+		cp "$small" "$diff"
+		# One byte differs, 1000 bytes into the stream.
+		printf 'X' | dd of="$diff" bs=1 seek=1000 conv=notrunc status=none
+	fi
+	for ns in "$TOPO_PVM" "$TOPO_SVM"; do
+		topo_serve "$ns" socat TCP6-LISTEN:$PORT_FILE,ipv6only=0,reuseaddr,fork \
+			OPEN:"$file",rdonly
+		topo_serve "$ns" socat TCP6-LISTEN:$PORT_ECHO,ipv6only=0,reuseaddr,fork PIPE
+		topo_serve "$ns" socat UDP6-RECVFROM:$PORT_UDP,ipv6only=0,fork PIPE
+	done
+	topo_serve "$TOPO_PVM" socat TCP6-LISTEN:$PORT_DIFF,ipv6only=0,reuseaddr,fork \
+		OPEN:"$small",rdonly
+	topo_serve "$TOPO_SVM" socat TCP6-LISTEN:$PORT_DIFF,ipv6only=0,reuseaddr,fork \
+		OPEN:"$diff",rdonly
+	topo_wait_listen "$TOPO_PVM" $PORT_FILE $PORT_ECHO $PORT_DIFF
+	topo_wait_listen "$TOPO_SVM" $PORT_FILE $PORT_ECHO $PORT_DIFF
+}
+
+# topo_wait_listen NS PORT...: until every TCP PORT listens in NS.
+topo_wait_listen() {
+	local ns=$1 port i
+	shift
+	for port in "$@"; do
+		for i in $(seq 100); do
+			ip netns exec "$ns" ss -Htln "sport = :$port" | grep -q . && break
+			sleep 0.05
+		done
+	done
+}
+
+topo_stop_services() {
+	local pid
+	for pid in "${TOPO_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${TOPO_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	TOPO_PIDS=()
+}
+
+# The primary host dies: its links go with its namespace; the switch port
+# and the forward link disappear.
+topo_primary_dies() {
+	ip netns pids "$TOPO_PVM" | xargs -r kill 2>/dev/null || true
+	ip netns del "$TOPO_PVM"
+	ip netns del "$TOPO_PRIMARY"
+}
+
+# The secondary host's side of a failover: the SVM's bridge leaves the
+# dead forward link and joins the client's network.
+topo_svm_takes_over() {
+	ip -n "$TOPO_SECONDARY" link set eth1 nomaster 2>/dev/null || true
+	ip -n "$TOPO_SECONDARY" link set eth0 master colobr0
+}
+
+# cap_start NS IF DIR FILE: capture TCP on IF in NS (DIR: in, out, inout)
+# into FILE until cap_stop.
+TOPO_CAPS=()
+cap_start() {
+	local i
+	ip netns exec "$1" tcpdump -i "$2" -Q "$3" -U -s 0 -w "$4" tcp \
+		2>"$4.log" &
+	TOPO_CAPS+=($!)
+	for i in $(seq 100); do
+		grep -q "listening on" "$4.log" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "tcpdump on $2 in $1 did not start: $(cat "$4.log")" >&2
+	return 1
+}
+
+cap_stop() {
+	local pid
+	sleep 0.2	# let the last packets reach the files
+	for pid in "${TOPO_CAPS[@]}"; do
+		kill -INT "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	TOPO_CAPS=()
+}
+
+# colo_stat NS INDEX NAME: one counter of an instance.
+colo_stat() {
+	ip netns exec "$1" "$COLOCTL" status "$2" --json |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"][sys.argv[1]])' "$3"
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Checks on captured TCP streams of the COLO topology.
+
+  match PVM.pcap SVM.pcap VM_ADDR VM_PORT
+      Every data byte the SVM sent (captured after SECCOLO) sits at the
+      sequence number where the PVM sent the same byte.
+  sack PVM.pcap SVM.pcap IN.pcap OUT.pcap VM_ADDR VM_PORT
+      The peer's packets IN (before SECCOLO's host) and OUT (delivered to
+      the SVM): ack and every SACK edge moved by ISN(SVM) - ISN(PVM).
+  deltas RAW.pcap OUT.pcap VM_ADDR VM_PORT
+      For each SVM segment, OUT seq - RAW seq: a line "PEER_PORT: D1 D2..."
+      per connection, with the values in the order they change.
+"""
+import os
+import sys
+from collections import deque
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from pcap import SYN, ACK, segments  # noqa: E402
+
+MOD = 1 << 32
+
+
+def vm_segments(path, vm, port):
+    return [s for s in segments(path) if s.src == vm and s.sport == port]
+
+
+def isn(segs):
+    """Sequence number of the first SYN or SYN-ACK in segs."""
+    for s in segs:
+        if s.flags & SYN:
+            return s.seq
+    raise SystemExit("no SYN captured")
+
+
+def match(pvm_pcap, svm_pcap, vm, port):
+    pvm = vm_segments(pvm_pcap, vm, int(port))
+    svm = vm_segments(svm_pcap, vm, int(port))
+    base = isn(pvm)
+    stream = {}
+    for s in pvm:
+        rel = (s.seq - base - 1) % MOD
+        for i, b in enumerate(s.payload):
+            stream[rel + i] = b
+    checked = mismatched = outside = 0
+    for s in svm:
+        rel = (s.seq - base - 1) % MOD
+        for i, b in enumerate(s.payload):
+            want = stream.get(rel + i)
+            if want is None:
+                outside += 1
+            elif want != b:
+                mismatched += 1
+            else:
+                checked += 1
+    print("svm bytes at the pvm's sequence numbers: %d, different: %d, "
+          "outside the pvm's stream: %d; isn pvm %u svm %u" %
+          (checked, mismatched, outside, base, isn(svm)))
+    return checked > 0 and mismatched == 0 and outside == 0
+
+
+def sack(pvm_pcap, svm_pcap, in_pcap, out_pcap, vm, port):
+    port = int(port)
+    offset = (isn(vm_segments(pvm_pcap, vm, port)) -
+              isn(vm_segments(svm_pcap, vm, port))) % MOD
+
+    def to_vm(path):
+        return {s.ipid: s for s in segments(path)
+                if s.dst == vm and s.dport == port and s.ipid is not None}
+    before, after = to_vm(in_pcap), to_vm(out_pcap)
+    blocks = bad = 0
+    for ipid, b in before.items():
+        a = after.get(ipid)
+        if a is None or not b.flags & ACK:
+            continue
+        if a.ack != (b.ack - offset) % MOD:
+            bad += 1
+        for (bl, br), (al, ar) in zip(b.sack, a.sack):
+            blocks += 1
+            if al != (bl - offset) % MOD or ar != (br - offset) % MOD:
+                bad += 1
+    print("sack blocks checked: %d, wrong acks or edges: %d, offset %u" %
+          (blocks, bad, offset))
+    return blocks > 0 and bad == 0 and offset != 0
+
+
+def deltas(raw_pcap, out_pcap, vm, port):
+    # The same packet before and after SECCOLO: all but seq is equal.
+    def key(s):
+        return (s.dst, s.dport, s.ipid, s.ts, s.ack, s.flags, s.payload)
+    # Packets alike but for seq (pure ACKs in one millisecond) pair up in
+    # the order both captures saw them.
+    raw = {}
+    for s in vm_segments(raw_pcap, vm, int(port)):
+        raw.setdefault(key(s), deque()).append(s)
+    conns = {}
+    for s in vm_segments(out_pcap, vm, int(port)):
+        same = raw.get(key(s))
+        if not same:
+            continue
+        r = same.popleft()
+        seen = conns.setdefault((s.dst, s.dport), [])
+        d = (s.seq - r.seq) % MOD
+        if not seen or seen[-1] != d:
+            seen.append(d)
+    for (_, peer_port), seen in conns.items():
+        print("%d: %s" % (peer_port, " ".join(str(d) for d in seen)))
+    return True
+
+
+if __name__ == "__main__":
+    checks = {"match": match, "sack": sack, "deltas": deltas}
+    if len(sys.argv) < 2 or sys.argv[1] not in checks:
+        sys.exit(__doc__)
+    sys.exit(0 if checks[sys.argv[1]](*sys.argv[2:]) else 1)
