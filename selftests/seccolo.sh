@@ -162,6 +162,7 @@ echo_open d
 echo_line d
 S "$COLOCTL" checkpoint 1
 echo_line b
+sleep 1.5	# b's SVM may be retransmitting: its segments still show
 cap_stop
 deltas
 check "reset: a new flow is learned" \

@@ -188,10 +188,12 @@ topo_stop_services() {
 	TOPO_PIDS=()
 }
 
-# The primary host dies: its links go with its namespace; the switch port
-# and the forward link disappear.
+# The primary host dies: its links first, so that nothing the dying PVM
+# sends (a FIN from a killed server) reaches anyone, then everything else.
 topo_primary_dies() {
-	ip netns pids "$TOPO_PVM" | xargs -r kill 2>/dev/null || true
+	ip -n "$TOPO_PRIMARY" link del eth0
+	ip -n "$TOPO_PRIMARY" link del eth1
+	ip netns pids "$TOPO_PVM" | xargs -r kill -KILL 2>/dev/null || true
 	ip netns del "$TOPO_PVM"
 	ip netns del "$TOPO_PRIMARY"
 }
