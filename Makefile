@@ -13,7 +13,10 @@
 # installed Debian headers.
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(wildcard /lib/modules/*/build))))
-KVER ?= $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
+# The release modules_install uses: /lib/modules/<KVER>/build, else what
+# the build tree says.
+KVER ?= $(or $(patsubst /lib/modules/%/build,%,$(filter /lib/modules/%/build,$(KDIR))),\
+	$(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null))
 SRC := $(CURDIR)
 
 .PHONY: all modules userspace ext tools clean check demo bench lint deps \
@@ -103,3 +106,20 @@ demo:
 	@echo "make demo: not yet: the primary host's compare path (xt_PMYCOLO) is still being built." >&2
 	@echo "Meanwhile: selftests/vm/run.sh -- selftests/failover.sh shows a failover keeping downloads alive." >&2
 	@exit 1
+
+# Install like a kernel module: modules into extra/ (INSTALL_MOD_PATH for a
+# staging root), depmod, the iptables extensions into xtables' directory
+# (DESTDIR), and coloctl.
+INSTALL_MOD_DIR ?= extra
+install: all
+	$(MAKE) -C $(KDIR) M=$(SRC) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) CONFIG_MODULE_SIG_ALL= modules_install
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
+	$(MAKE) -C iptables-ext install
+	$(MAKE) -C tools install
+
+uninstall:
+	rm -f $(addprefix $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/,\
+		nf_conntrack_colo.ko nfnetlink_colo.ko xt_PMYCOLO.ko xt_SECCOLO.ko)
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
+	$(MAKE) -C iptables-ext uninstall
+	$(MAKE) -C tools uninstall

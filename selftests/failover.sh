@@ -54,19 +54,36 @@ done
 C timeout 240 socat -u "TCP6:[$VM_IP6]:$PORT_FILE" "CREATE:$tmp/s3" &
 pids+=($!)
 
-# Mid-transfer of every download: the primary host goes away.
+# Mid-transfer of every download: the primary host goes away once the
+# furthest has a third of the file.
 size() { stat -c %s "$1" 2>/dev/null || echo 0; }
+furthest() {
+	local dl max=0
+	for dl in "${downloads[@]}"; do
+		(($(size "$tmp/$dl") > max)) && max=$(size "$tmp/$dl")
+	done
+	echo "$max"
+}
 for i in $(seq 600); do
-	(($(size "$tmp/s3") > (TOPO_FILE_MB << 20) / 4)) && break
+	(($(furthest) > (TOPO_FILE_MB << 20) / 3)) && break
 	sleep 0.1
 done
-at=$(stat -c %s "$tmp/big")
+max_at=$(furthest)
+at=()
+for dl in "${downloads[@]}"; do
+	at+=("$dl:$(($(size "$tmp/$dl") >> 20))MiB")
+done
 topo_primary_dies
 kill -TERM "$owner"
 wait "$owner" || true
 owner=
 topo_svm_takes_over
-echo "primary died with $((at >> 20)) MiB of $TOPO_FILE_MB MiB downloaded"
+echo "the primary died with ${at[*]} of $TOPO_FILE_MB MiB downloaded"
+if ((max_at < (TOPO_FILE_MB << 20))); then
+	pass "every download was in flight when the primary died"
+else
+	fail "a download had finished before the primary died: ${at[*]}"
+fi
 
 for pid in "${pids[@]}"; do
 	wait "$pid" || true
