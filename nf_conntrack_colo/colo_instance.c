@@ -199,33 +199,43 @@ err_free:
 }
 EXPORT_SYMBOL_GPL(colo_instance_create);
 
-int colo_instance_destroy(struct net *net, u32 index,
-			  struct netlink_ext_ack *extack)
+/* Run @op on instance @index of @net under colo_mutex; ENOENT if none. */
+static int colo_instance_op(struct net *net, u32 index,
+			    struct netlink_ext_ack *extack,
+			    int (*op)(struct colo_net *cn,
+				      struct colo_instance *inst,
+				      struct netlink_ext_ack *extack))
 {
 	struct colo_instance *inst;
 	int err = -ENOENT;
 
 	mutex_lock(&colo_mutex);
 	inst = colo_instance_find_locked(net, index, extack);
-	if (inst) {
-		colo_instance_unlink(colo_pernet(net), inst);
-		err = 0;
-	}
+	if (inst)
+		err = op(colo_pernet(net), inst, extack);
 	mutex_unlock(&colo_mutex);
 	return err;
 }
+
+static int colo_op_destroy(struct colo_net *cn, struct colo_instance *inst,
+			   struct netlink_ext_ack *extack)
+{
+	colo_instance_unlink(cn, inst);
+	return 0;
+}
+
+int colo_instance_destroy(struct net *net, u32 index,
+			  struct netlink_ext_ack *extack)
+{
+	return colo_instance_op(net, index, extack, colo_op_destroy);
+}
 EXPORT_SYMBOL_GPL(colo_instance_destroy);
 
-int colo_instance_reset(struct net *net, u32 index,
-			struct netlink_ext_ack *extack)
+static int colo_op_reset(struct colo_net *cn, struct colo_instance *inst,
+			 struct netlink_ext_ack *extack)
 {
-	struct colo_instance *inst;
-	int err = -ENOENT;
+	int err;
 
-	mutex_lock(&colo_mutex);
-	inst = colo_instance_find_locked(net, index, extack);
-	if (!inst)
-		goto out;
 	colo_role_detach(inst);
 	colo_stats_reset(inst);
 	clear_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags);
@@ -236,27 +246,24 @@ int colo_instance_reset(struct net *net, u32 index,
 	if (err)
 		NL_SET_ERR_MSG_MOD(extack,
 				   "cannot set up the data path of the instance");
-out:
-	mutex_unlock(&colo_mutex);
 	return err;
+}
+
+int colo_instance_reset(struct net *net, u32 index,
+			struct netlink_ext_ack *extack)
+{
+	return colo_instance_op(net, index, extack, colo_op_reset);
 }
 EXPORT_SYMBOL_GPL(colo_instance_reset);
 
-int colo_instance_checkpoint_done(struct net *net, u32 index,
-				  struct netlink_ext_ack *extack)
+static int colo_op_checkpoint_done(struct colo_net *cn,
+				   struct colo_instance *inst,
+				   struct netlink_ext_ack *extack)
 {
-	struct colo_instance *inst;
-	int err = -ENOENT;
-
-	mutex_lock(&colo_mutex);
-	inst = colo_instance_find_locked(net, index, extack);
-	if (!inst)
-		goto out;
-	err = -EINVAL;
 	if (inst->state != NFCOLO_STATE_ACTIVE) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "the instance has failed over: reset it to protect again");
-		goto out;
+		return -EINVAL;
 	}
 	/* Flows catch up with the checkpoint on their next packet. */
 	WRITE_ONCE(inst->checkpoint_epoch, inst->checkpoint_epoch + 1);
@@ -265,10 +272,13 @@ int colo_instance_checkpoint_done(struct net *net, u32 index,
 	colo_stat_inc(inst, NFCOLO_STATS_CHECKPOINTS_DONE);
 	/* After the role flushed: a new request may only follow new data. */
 	clear_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags);
-	err = 0;
-out:
-	mutex_unlock(&colo_mutex);
-	return err;
+	return 0;
+}
+
+int colo_instance_checkpoint_done(struct net *net, u32 index,
+				  struct netlink_ext_ack *extack)
+{
+	return colo_instance_op(net, index, extack, colo_op_checkpoint_done);
 }
 EXPORT_SYMBOL_GPL(colo_instance_checkpoint_done);
 
@@ -281,26 +291,21 @@ static void colo_instance_fail_over(struct colo_instance *inst)
 		inst->role->failover(inst);
 }
 
+static int colo_op_failover(struct colo_net *cn, struct colo_instance *inst,
+			    struct netlink_ext_ack *extack)
+{
+	if (inst->state == NFCOLO_STATE_FAILED_OVER) {
+		NL_SET_ERR_MSG_MOD(extack, "the instance has already failed over");
+		return -EALREADY;
+	}
+	colo_instance_fail_over(inst);
+	return 0;
+}
+
 int colo_instance_failover(struct net *net, u32 index,
 			   struct netlink_ext_ack *extack)
 {
-	struct colo_instance *inst;
-	int err = -ENOENT;
-
-	mutex_lock(&colo_mutex);
-	inst = colo_instance_find_locked(net, index, extack);
-	if (!inst)
-		goto out;
-	err = -EALREADY;
-	if (inst->state == NFCOLO_STATE_FAILED_OVER) {
-		NL_SET_ERR_MSG_MOD(extack, "the instance has already failed over");
-		goto out;
-	}
-	colo_instance_fail_over(inst);
-	err = 0;
-out:
-	mutex_unlock(&colo_mutex);
-	return err;
+	return colo_instance_op(net, index, extack, colo_op_failover);
 }
 EXPORT_SYMBOL_GPL(colo_instance_failover);
 

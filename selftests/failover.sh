@@ -22,8 +22,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 
-C() { ip netns exec "$TOPO_CLIENT" "$@"; }
-S() { ip netns exec "$TOPO_SECONDARY" "$@"; }
 
 for ipt in iptables ip6tables; do
 	S "$ipt" -t mangle -I PREROUTING -m physdev --physdev-in vif \
@@ -55,7 +53,7 @@ C timeout 240 socat -u "TCP6:[$VM_IP6]:$PORT_FILE" "CREATE:$tmp/s3" &
 pids+=($!)
 
 # Mid-transfer of every download: the primary host goes away once the
-# furthest has a third of the file.
+# furthest has a quarter of the file.
 size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 furthest() {
 	local dl max=0
@@ -65,7 +63,7 @@ furthest() {
 	echo "$max"
 }
 for i in $(seq 600); do
-	(($(furthest) > (TOPO_FILE_MB << 20) / 3)) && break
+	(($(furthest) > (TOPO_FILE_MB << 20) / 4)) && break
 	sleep 0.1
 done
 max_at=$(furthest)

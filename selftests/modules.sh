@@ -12,9 +12,6 @@ unload_colo_modules
 top=(nfnetlink_colo xt_PMYCOLO xt_SECCOLO)
 orders=("0 1 2" "0 2 1" "1 0 2" "1 2 0" "2 0 1" "2 1 0")
 
-check() {
-	if eval "$2"; then pass "$1"; else fail "$1"; fi
-}
 loaded() { [[ -d /sys/module/$1 ]]; }
 none_loaded() {
 	local m

@@ -14,9 +14,6 @@ tmp=$(mktemp -d)
 ca() { ip netns exec "$nsa" "$COLOCTL" "$@"; }
 cb() { ip netns exec "$nsb" "$COLOCTL" "$@"; }
 json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
-check() {
-	if eval "$2"; then pass "$1"; else fail "$1"; fi
-}
 
 # wait_until CMD...: poll for up to 5 s until CMD succeeds.
 wait_until() {

@@ -28,11 +28,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 
-C() { ip netns exec "$TOPO_CLIENT" "$@"; }
-S() { ip netns exec "$TOPO_SECONDARY" "$@"; }
-check() {
-	if eval "$2"; then pass "$1"; else fail "$1"; fi
-}
 
 for ipt in iptables ip6tables; do
 	S "$ipt" -t mangle -I PREROUTING -m physdev --physdev-in vif \
@@ -198,7 +193,8 @@ cap_start "$TOPO_PRIMARY" eth1 in "$tmp/out.pcap"
 for i in 1 2; do
 	echo "reuse-$i" | C timeout 5 socat - \
 		"TCP:$VM_IP4:$PORT_ECHO,sourceport=$port_r,reuseaddr" >/dev/null
-	sleep 0.5
+	# tcp_tw_reuse takes the client's TIME_WAIT port a second later.
+	sleep 2
 done
 cap_stop
 deltas

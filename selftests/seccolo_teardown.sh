@@ -21,11 +21,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 
-C() { ip netns exec "$TOPO_CLIENT" "$@"; }
-S() { ip netns exec "$TOPO_SECONDARY" "$@"; }
-check() {
-	if eval "$2"; then pass "$1"; else fail "$1"; fi
-}
 secondary_on() {
 	local ipt
 	for ipt in iptables ip6tables; do

@@ -59,34 +59,8 @@ static unsigned int seccolo_tg(struct sk_buff *skb,
 static int seccolo_tg_check(const struct xt_tgchk_param *par)
 {
 	const struct xt_seccolo_info *info = par->targinfo;
-	int err;
 
-	if (info->index < NFCOLO_INDEX_MIN || info->index > NFCOLO_INDEX_MAX) {
-		pr_info_ratelimited("--index %u out of range %u..%u\n",
-				    info->index, NFCOLO_INDEX_MIN,
-				    NFCOLO_INDEX_MAX);
-		return -EINVAL;
-	}
-	if (info->reserved) {
-		pr_info_ratelimited("reserved field set: iptables extension newer than the module?\n");
-		return -EINVAL;
-	}
-	err = nf_ct_netns_get(par->net, par->family);
-	if (err) {
-		pr_info_ratelimited("cannot load conntrack for family %u\n",
-				    par->family);
-		return err;
-	}
-	err = nf_ct_colo_hooks_get(par->net);
-	if (err)
-		nf_ct_netns_put(par->net, par->family);
-	return err;
-}
-
-static void seccolo_tg_destroy(const struct xt_tgdtor_param *par)
-{
-	nf_ct_colo_hooks_put(par->net);
-	nf_ct_netns_put(par->net, par->family);
+	return colo_target_check(par, "SECCOLO", info->index, info->reserved);
 }
 
 static struct xt_target seccolo_tg_reg __read_mostly = {
@@ -96,7 +70,7 @@ static struct xt_target seccolo_tg_reg __read_mostly = {
 	.hooks		= 1 << NF_INET_PRE_ROUTING,
 	.target		= seccolo_tg,
 	.checkentry	= seccolo_tg_check,
-	.destroy	= seccolo_tg_destroy,
+	.destroy	= colo_target_destroy,
 	.targetsize	= sizeof(struct xt_seccolo_info),
 	.me		= THIS_MODULE,
 };

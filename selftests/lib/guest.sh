@@ -32,6 +32,10 @@ pass() { echo "PASS: $*"; }
 # fail records the failure and goes on, so a test can report every check.
 fail() { echo "FAIL: $*"; ksft_rc=1; }
 skip() { echo "SKIP: $*"; exit "$ksft_skip"; }
+# check WHAT CMD: pass or fail WHAT as CMD (a string, evaluated) succeeds.
+check() {
+	if eval "$2"; then pass "$1"; else fail "$1"; fi
+}
 ksft_exit() { exit "$ksft_rc"; }
 
 # require_cmd CMD...: skip the test unless every CMD is available.

@@ -46,6 +46,11 @@ PORT_UDP=7		# UDP echo
 PORT_DIFF=81		# 1 MiB, but the SVM's copy differs in one byte
 TOPO_FILE_MB=${TOPO_FILE_MB:-16}
 
+# Run a command on the client, the primary or the secondary host.
+C() { ip netns exec "$TOPO_CLIENT" "$@"; }
+P() { ip netns exec "$TOPO_PRIMARY" "$@"; }
+S() { ip netns exec "$TOPO_SECONDARY" "$@"; }
+
 # topo_link NS_A IF_A NS_B IF_B: a veth pair between two namespaces.
 topo_link() {
 	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"

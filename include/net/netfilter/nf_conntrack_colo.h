@@ -235,4 +235,11 @@ struct nf_conn_colo *nf_ct_colo_find(const struct nf_conn *ct);
 int nf_ct_colo_hooks_get(struct net *net);
 void nf_ct_colo_hooks_put(struct net *net);
 
+struct xt_tgchk_param;
+struct xt_tgdtor_param;
+/* A COLO target's checkentry and destroy: index check, conntrack, hooks. */
+int colo_target_check(const struct xt_tgchk_param *par, const char *target,
+		      u32 index, u32 reserved);
+void colo_target_destroy(const struct xt_tgdtor_param *par);
+
 #endif /* _NF_CONNTRACK_COLO_H */
