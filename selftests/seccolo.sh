@@ -28,11 +28,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 
-
-for ipt in iptables ip6tables; do
-	S "$ipt" -t mangle -I PREROUTING -m physdev --physdev-in vif \
-		-j SECCOLO --index 1
-done
+topo_seccolo 1
 S "$COLOCTL" init 1 --mode secondary
 
 # --- client-opened, IPv4 and IPv6, with loss so that the client SACKs ---

@@ -22,11 +22,7 @@ cleanup() {
 }
 
 secondary_on() {
-	local ipt
-	for ipt in iptables ip6tables; do
-		S "$ipt" -t mangle -I PREROUTING -m physdev --physdev-in vif \
-			-j SECCOLO --index 1
-	done
+	topo_seccolo 1
 	S "$COLOCTL" init 1 --mode secondary
 }
 # download NAME: a slow download from the PVM in the background.

@@ -125,6 +125,16 @@ topo_create() {
 	topo_bridge "$TOPO_SECONDARY" colobr0 eth1 vif
 }
 
+# topo_seccolo INDEX: the secondary's SECCOLO rules for the SVM's port, as
+# Xen's colo-proxy-setup installs them.
+topo_seccolo() {
+	local ipt
+	for ipt in iptables ip6tables; do
+		S "$ipt" -t mangle -I PREROUTING -m physdev --physdev-in vif \
+			-j SECCOLO --index "$1"
+	done
+}
+
 # topo_file MB [KEY]: MB of reproducible, incompressible bytes (the same in
 # both VMs), made once per guest boot; prints the file's name.
 topo_file() {

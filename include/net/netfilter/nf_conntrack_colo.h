@@ -150,7 +150,7 @@ int colo_instance_checkpoint_done(struct net *net, u32 index,
 				  struct netlink_ext_ack *extack);
 int colo_instance_failover(struct net *net, u32 index,
 			   struct netlink_ext_ack *extack);
-/* Owner socket closed: may be called in atomic context. */
+/* Owner socket closed: marks its instances; a work item tears them down. */
 void colo_instance_owner_released(struct net *net, int protocol, u32 portid);
 /* Control plane going away: tear every instance down. */
 void colo_instance_destroy_all(void);
