@@ -104,7 +104,7 @@ vm-shell:
 # which is not there yet: say so rather than show half a pair.
 demo:
 	@echo "make demo: not yet: the primary host's compare path (xt_PMYCOLO) is still being built." >&2
-	@echo "Meanwhile: selftests/vm/run.sh -- selftests/failover.sh shows a failover keeping downloads alive." >&2
+	@echo "Meanwhile: selftests/vm/run.sh -e COLO_FAILOVER=1 -- selftests/failover.sh shows a failover." >&2
 	@exit 1
 
 # Install like a kernel module: modules into extra/ (INSTALL_MOD_PATH for a

@@ -178,14 +178,17 @@ int colo_instance_create(struct net *net,
 		}
 		goto err_free;
 	}
+	atomic_inc(&colo_instances_alive);
 	err = colo_role_attach(inst);
 	if (err) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "cannot set up the data path of the instance");
+		/* The data path may have seen it: free after a grace period. */
 		xa_erase(&cn->instances, inst->index);
-		goto err_free;
+		mutex_unlock(&colo_mutex);
+		colo_instance_put(inst);
+		return err;
 	}
-	atomic_inc(&colo_instances_alive);
 	/* A rule that waited for this instance may complain again later. */
 	xa_erase_bh(&cn->warned, inst->index);
 	mutex_unlock(&colo_mutex);

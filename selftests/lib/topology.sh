@@ -238,7 +238,7 @@ cap_start() {
 
 cap_stop() {
 	local pid
-	sleep 0.2	# let the last packets reach the files
+	sleep 0.5	# let the last packets reach the files
 	for pid in "${TOPO_CAPS[@]}"; do
 		kill -INT "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
