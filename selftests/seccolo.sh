@@ -180,22 +180,4 @@ check "a rule without its instance says so in the kernel log, once" \
 check "a flow older than the instance is counted untracked" untracked
 deltas
 check "...and is not rewritten" '[[ $(shift_of e) == 0 ]]'
-
-# --- port reuse: a new connection on the same ports learns again ---
-ip netns exec "$TOPO_CLIENT" sysctl -qw net.ipv4.tcp_tw_reuse=1
-port_r=50100
-cap_start "$TOPO_SECONDARY" vif in "$tmp/raw.pcap"
-cap_start "$TOPO_PRIMARY" eth1 in "$tmp/out.pcap"
-for i in 1 2; do
-	echo "reuse-$i" | C timeout 5 socat - \
-		"TCP:$VM_IP4:$PORT_ECHO,sourceport=$port_r,reuseaddr" >/dev/null
-	# tcp_tw_reuse takes the client's TIME_WAIT port a second later.
-	sleep 2
-done
-sleep 1
-cap_stop
-deltas
-read -r -a r <<<"$(shift_of r)"
-check "port reuse: the second connection is learned anew, with its own offset" \
-	'[[ ${#r[@]} -eq 3 && ${r[0]} =~ ^$nonzero$ && ${r[1]} == 0 && ${r[2]} =~ ^$nonzero$ && ${r[0]} != "${r[2]}" ]]'
 ksft_exit
