@@ -104,7 +104,8 @@ static int colo_role_attach(struct colo_instance *inst)
 		if (err)
 			return err;
 	}
-	WRITE_ONCE(inst->role, role);
+	/* The primary's packet path reads role_data once it sees the role. */
+	smp_store_release(&inst->role, role);
 	return 0;
 }
 

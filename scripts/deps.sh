@@ -16,7 +16,7 @@ pkgs=(
 	qemu-system-x86 busybox-static cpio xz-utils
 	# userspace: iptables extensions, coloctl, tests
 	iptables arptables ebtables iproute2 bridge-utils libxtables-dev
-	libmnl-dev tcpdump iperf3 ethtool socat python3 clang perl
+	libmnl-dev tcpdump iperf3 ethtool socat python3 clang perl iputils-ping
 	# libFuzzer for the comparator's fuzz target; openssl makes test data
 	libclang-rt-14-dev openssl util-linux
 )

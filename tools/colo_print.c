@@ -60,6 +60,8 @@ static const char *const colo_stat_names[] = {
 	[NFCOLO_STATS_FLOWS_RELEARNED]		= "flows_relearned",
 	[NFCOLO_STATS_FLOWS_UNTRACKED]		= "flows_untracked",
 	[NFCOLO_STATS_PKTS_ADJUSTED]		= "pkts_adjusted",
+	[NFCOLO_STATS_PKTS_DROPPED]		= "pkts_dropped",
+	[NFCOLO_STATS_SVM_PKTS_LINK]		= "svm_pkts_link",
 };
 _Static_assert(ARRAY_SIZE(colo_stat_names) == __NFCOLO_STATS_MAX,
 	       "name every enum nfcolo_stats counter");

@@ -420,7 +420,7 @@ static void test_names(void)
 
 	check_str(colo_stat_name(NFCOLO_STATS_FLOWS_UNTRACKED, buf),
 		  "flows_untracked", "stat name from the enum");
-	check_str(colo_stat_name(NFCOLO_STATS_MAX + 1, buf), "stat_23",
+	check_str(colo_stat_name(NFCOLO_STATS_MAX + 1, buf), "stat_25",
 		  "unknown stat id");
 	check_str(colo_stat_name(UINT16_MAX, buf), "stat_65535",
 		  "largest stat id");

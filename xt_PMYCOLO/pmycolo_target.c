@@ -10,22 +10,38 @@
 #include <linux/netdevice.h>
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter/xt_PMYCOLO.h>
-#include <net/netfilter/nf_conntrack_colo.h>
+#include "pmycolo.h"
 
 /* Xen's colo-proxy-setup loads the module with the forward device. */
 static char sec_dev[IFNAMSIZ];
 module_param_string(sec_dev, sec_dev, sizeof(sec_dev), 0444);
 MODULE_PARM_DESC(sec_dev, "forward device to the secondary host, for rules without --forward-dev");
 
+static const char *pmycolo_fwd_name(const struct xt_pmycolo_info *info)
+{
+	return info->forward_dev[0] ? info->forward_dev : sec_dev;
+}
+
 static unsigned int pmycolo_tg(struct sk_buff *skb,
 			       const struct xt_action_param *par)
 {
-	return XT_CONTINUE;
+	const struct xt_pmycolo_info *info = par->targinfo;
+	struct colo_instance *inst;
+
+	inst = colo_instance_lookup_rcu(xt_net(par), info->index);
+	if (!inst || inst->mode != NFCOLO_MODE_PRIMARY) {
+		colo_warn_rule(xt_net(par), info->index, "PMYCOLO",
+			       inst ? "names a secondary instance" :
+			       "has no proxy instance in this network namespace yet");
+		return XT_CONTINUE;
+	}
+	return pmycolo_hold_pvm(inst, skb, par->state);
 }
 
 static int pmycolo_tg_check(const struct xt_tgchk_param *par)
 {
 	const struct xt_pmycolo_info *info = par->targinfo;
+	int err;
 
 	if (strnlen(info->forward_dev, sizeof(info->forward_dev)) ==
 	    sizeof(info->forward_dev)) {
@@ -36,7 +52,27 @@ static int pmycolo_tg_check(const struct xt_tgchk_param *par)
 		pr_info_ratelimited("no forward device: give --forward-dev DEV or load xt_PMYCOLO with sec_dev=DEV\n");
 		return -EINVAL;
 	}
-	return colo_target_check(par, "PMYCOLO", info->index, info->reserved);
+	err = colo_target_check(par, "PMYCOLO", info->index, info->reserved);
+	if (err)
+		return err;
+	err = pmycolo_net_get(par->net, pmycolo_fwd_name(info), info->index);
+	if (err) {
+		struct xt_tgdtor_param dtor = {
+			.net		= par->net,
+			.target		= par->target,
+			.targinfo	= par->targinfo,
+			.family		= par->family,
+		};
+
+		colo_target_destroy(&dtor);
+	}
+	return err;
+}
+
+static void pmycolo_tg_destroy(const struct xt_tgdtor_param *par)
+{
+	pmycolo_net_put(par->net, pmycolo_fwd_name(par->targinfo));
+	colo_target_destroy(par);
 }
 
 static struct xt_target pmycolo_tg_reg __read_mostly = {
@@ -46,19 +82,38 @@ static struct xt_target pmycolo_tg_reg __read_mostly = {
 	.hooks		= 1 << NF_INET_PRE_ROUTING,
 	.target		= pmycolo_tg,
 	.checkentry	= pmycolo_tg_check,
-	.destroy	= colo_target_destroy,
+	.destroy	= pmycolo_tg_destroy,
 	.targetsize	= sizeof(struct xt_pmycolo_info),
 	.me		= THIS_MODULE,
 };
 
 static int __init pmycolo_tg_init(void)
 {
-	return xt_register_target(&pmycolo_tg_reg);
+	int err;
+
+	err = pmycolo_net_init();
+	if (err)
+		return err;
+	err = colo_role_register(&pmycolo_role);
+	if (err)
+		goto err_net;
+	err = xt_register_target(&pmycolo_tg_reg);
+	if (err)
+		goto err_role;
+	return 0;
+
+err_role:
+	colo_role_unregister(&pmycolo_role);
+err_net:
+	pmycolo_net_exit();
+	return err;
 }
 
 static void __exit pmycolo_tg_exit(void)
 {
 	xt_unregister_target(&pmycolo_tg_reg);
+	colo_role_unregister(&pmycolo_role);
+	pmycolo_net_exit();
 }
 
 module_init(pmycolo_tg_init);

@@ -1,0 +1,201 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# PMYCOLO on the primary host of the COLO topology (lib/topology.sh), with
+# SECCOLO on the secondary and `coloctl run` standing in for the hypervisor:
+# identical services pass with no checkpoint (TCP bulk and request/response,
+# UDP, ICMP, IPv4 and IPv6, also with the two VMs segmenting differently);
+# a divergence, a silent SVM and a full queue each draw the checkpoint
+# request they should; NFQUEUE keeps working beside COLO; failover and the
+# owner's exit release every held packet.
+source "$(dirname "$0")/lib/guest.sh"
+TOPO_FILE_MB=8
+source "$(dirname "$0")/lib/topology.sh"
+
+require_cmd socat tc python3 openssl iptables ip6tables ping ethtool
+load_colo_modules
+topo_create
+topo_services
+tmp=$(mktemp -d)
+reqresp=$PROJECT_DIR/selftests/lib/reqresp.py
+tracing=/sys/kernel/tracing
+
+cleanup() {
+	[[ -n ${standin:-} ]] && kill "$standin" 2>/dev/null
+	[[ -n ${nfq:-} ]] && kill "$nfq" 2>/dev/null
+	[[ -w $tracing/events/colo/enable ]] && echo 0 >"$tracing/events/colo/enable"
+	topo_stop_services
+	rm -rf "$tmp"
+}
+
+pstat() { colo_stat "$TOPO_PRIMARY" 1 "$1"; }
+
+# standin_start [ARGS]: the hypervisor stand-in owns primary instance 1.
+standin_start() {
+	# Not through P(): $! must be coloctl itself, not a subshell.
+	ip netns exec "$TOPO_PRIMARY" "$COLOCTL" run 1 --mode primary "$@" \
+		>"$tmp/standin.log" 2>&1 &
+	standin=$!
+	for i in $(seq 50); do
+		grep -q '^ready' "$tmp/standin.log" && return 0
+		sleep 0.1
+	done
+	echo "coloctl run did not start: $(cat "$tmp/standin.log")" >&2
+	return 1
+}
+
+# The owner's exit tears a primary instance down.
+standin_stop() {
+	kill "$standin"
+	wait "$standin" 2>/dev/null
+	standin=
+	for i in $(seq 50); do
+		P "$COLOCTL" status 1 >/dev/null 2>&1 || return 0
+		sleep 0.1
+	done
+}
+
+download() {	# download ADDR PORT FILE
+	C timeout 120 socat -u "$1:$2" "CREATE:$3"
+}
+
+topo_seccolo 1
+S "$COLOCTL" init 1 --mode secondary
+for ipt in iptables ip6tables; do
+	P "$ipt" -t mangle -I PREROUTING -m physdev --physdev-in vif \
+		-j PMYCOLO --index 1 --forward-dev eth1
+done
+file=$(topo_file "$TOPO_FILE_MB")
+small=$(topo_file 1)
+
+# --- identical services: nothing differs, nothing is requested ---
+standin_start
+download "TCP:$VM_IP4" $PORT_FILE "$tmp/dl4"
+download "TCP6:[$VM_IP6]" $PORT_FILE "$tmp/dl6"
+check "bulk TCP through the compare path arrives intact (IPv4, IPv6)" \
+	'cmp -s "$tmp/dl4" "$file" && cmp -s "$tmp/dl6" "$file"'
+check "many small TCP request/responses (IPv4, IPv6)" \
+	'C python3 "$reqresp" $VM_IP4 $PORT_ECHO 300 >/dev/null &&
+	 C python3 "$reqresp" $VM_IP6 $PORT_ECHO 300 >/dev/null'
+check "UDP echo (IPv4, IPv6)" \
+	'C python3 "$reqresp" --udp $VM_IP4 $PORT_UDP 50 >/dev/null &&
+	 C python3 "$reqresp" --udp $VM_IP6 $PORT_UDP 50 >/dev/null'
+check "ICMP echo (IPv4, IPv6)" \
+	'C ping -q -c 5 -i 0.2 -W 5 $VM_IP4 >/dev/null &&
+	 C ping -q -c 5 -i 0.2 -W 5 $VM_IP6 >/dev/null'
+check "the PVM's output was held and matched with the SVM's" \
+	'(($(pstat pkts_matched) > 1000 && $(pstat svm_pkts_captured) > 1000))'
+check "identical services: no checkpoint requested" \
+	'(($(pstat checkpoints_requested) == 0))'
+check "nothing left held, nothing dropped" \
+	'(($(pstat pvm_queue) == 0 && $(pstat pkts_dropped) == 0))'
+
+# --- the same bytes, segmented differently on the two sides ---
+ip -n "$TOPO_SVM" route replace 10.0.0.0/24 dev eth0 mtu 1000
+ip -n "$TOPO_SVM" -6 route replace fd00::/64 dev eth0 mtu 1280
+ip netns exec "$TOPO_PVM" ethtool -K eth0 tso off gso off >/dev/null
+download "TCP:$VM_IP4" $PORT_FILE "$tmp/seg4"
+download "TCP6:[$VM_IP6]" $PORT_FILE "$tmp/seg6"
+check "differently segmented streams arrive intact" \
+	'cmp -s "$tmp/seg4" "$file" && cmp -s "$tmp/seg6" "$file"'
+check "differently segmented streams: no checkpoint requested" \
+	'(($(pstat checkpoints_requested) == 0))'
+ip -n "$TOPO_SVM" route replace 10.0.0.0/24 dev eth0
+ip -n "$TOPO_SVM" -6 route replace fd00::/64 dev eth0
+ip netns exec "$TOPO_PVM" ethtool -K eth0 tso on gso on >/dev/null
+
+# --- NFQUEUE beside COLO: the client's UDP to the PVM goes to a queue ---
+ip netns exec "$TOPO_PRIMARY" python3 "$PROJECT_DIR/selftests/lib/nfqueue.py" \
+	5 "$tmp/nfq.count" >"$tmp/nfq.log" 2>&1 &
+nfq=$!
+for i in $(seq 50); do
+	grep -q ready "$tmp/nfq.log" && break
+	sleep 0.1
+done
+for ipt in iptables ip6tables; do
+	P "$ipt" -I FORWARD -p udp --dport $PORT_UDP -j NFQUEUE --queue-num 5
+done
+check "NFQUEUE: UDP echo through a userspace queue and the compare path" \
+	'C python3 "$reqresp" --udp $VM_IP4 $PORT_UDP 20 >/dev/null &&
+	 C python3 "$reqresp" --udp $VM_IP6 $PORT_UDP 20 >/dev/null'
+check "NFQUEUE: the queue's consumer saw the client's datagrams" \
+	'(($(cat "$tmp/nfq.count" 2>/dev/null || echo 0) >= 40))'
+for ipt in iptables ip6tables; do
+	P "$ipt" -D FORWARD -p udp --dport $PORT_UDP -j NFQUEUE --queue-num 5
+done
+kill "$nfq"
+nfq=
+
+# --- a divergence: one byte differs on the SVM ---
+if [[ -w $tracing/events/colo/enable ]]; then
+	echo >"$tracing/trace"
+	echo 1 >"$tracing/events/colo/enable"
+fi
+download "TCP:$VM_IP4" $PORT_DIFF "$tmp/diff"
+check "divergence: the client gets the PVM's bytes" 'cmp -s "$tmp/diff" "$small"'
+check "divergence: a miscompare checkpoint was requested" \
+	'(($(pstat req_miscompare) >= 1))'
+check "divergence: the request names the flow and the byte" \
+	'grep -E "reason miscompare tcp .*10\.0\.0\.2:$PORT_DIFF.* seq [0-9]+ offset [0-9]+" "$tmp/standin.log" >/dev/null'
+check "divergence: the stand-in completed the checkpoint" \
+	'grep -q "^checkpoint done: index 1" "$tmp/standin.log"'
+if [[ -r $tracing/trace ]]; then
+	check "tracepoints: colo_miscompare and colo_checkpoint_request" \
+		'grep -q "colo_miscompare: index=1" "$tracing/trace" &&
+		 grep -q "colo_checkpoint_request: index=1" "$tracing/trace"'
+	echo 0 >"$tracing/events/colo/enable"
+fi
+standin_stop
+
+# --- the SVM silent on one flow: a timeout checkpoint ---
+standin_start --timeout 500
+S iptables -I FORWARD -m physdev --physdev-in vif -p tcp --sport $PORT_ECHO -j DROP
+start=$(date +%s%N)
+check "silent SVM: the PVM's answer comes after the timeout checkpoint" \
+	'C python3 "$reqresp" $VM_IP4 $PORT_ECHO 1 >/dev/null'
+elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+check "silent SVM: a timeout checkpoint was requested" \
+	'(($(pstat req_timeout) >= 1))'
+check "silent SVM: not before the configured 500 ms (took $elapsed_ms ms)" \
+	'((elapsed_ms >= 500))'
+check "silent SVM: the request says how long the packet waited" \
+	'grep -E "reason timeout .*10\.0\.0\.2:$PORT_ECHO.* age [0-9]+ ms" "$tmp/standin.log" >/dev/null'
+S iptables -D FORWARD -m physdev --physdev-in vif -p tcp --sport $PORT_ECHO -j DROP
+standin_stop
+
+# --- a small queue limit: checkpoints requested, nothing lost ---
+standin_start --queue-limit 16 --delay 20
+download "TCP:$VM_IP4" $PORT_FILE "$tmp/ql"
+check "queue limit: the download arrives intact" 'cmp -s "$tmp/ql" "$file"'
+check "queue limit: a queue-full checkpoint was requested" \
+	'(($(pstat req_queue_full) >= 1))'
+check "queue limit: no packet dropped" '(($(pstat pkts_dropped) == 0))'
+standin_stop
+
+# --- held packets are released by failover and by the owner's exit ---
+# release_check NAME ACTION: with the SVM silent and a long timeout, an echo
+# answer is held until ACTION releases it.
+release_check() {
+	standin_start --timeout 60000
+	S iptables -I FORWARD -m physdev --physdev-in vif -p tcp --sport $PORT_ECHO -j DROP
+	C python3 "$reqresp" $VM_IP4 $PORT_ECHO 1 >"$tmp/rr.out" 2>&1 &
+	local rr=$! held=0
+	for i in $(seq 50); do
+		held=$(pstat pvm_queue)
+		((held > 0)) && break
+		sleep 0.1
+	done
+	check "$1: the PVM's answer is held meanwhile" '((held > 0))'
+	eval "$2"
+	check "$1: every held packet is released, the client gets its answer" \
+		'wait $rr'
+	[[ -n ${3:-} ]] && check "$1: then traffic passes straight through" "$3"
+	S iptables -D FORWARD -m physdev --physdev-in vif -p tcp --sport $PORT_ECHO -j DROP
+	[[ -n $standin ]] && standin_stop
+}
+release_check "failover" 'P "$COLOCTL" failover 1' \
+	'C python3 "$reqresp" $VM_IP4 $PORT_ECHO 20 >/dev/null &&
+	 (($(pstat pvm_queue) == 0))'
+release_check "owner exit" 'standin_stop'
+
+ksft_exit

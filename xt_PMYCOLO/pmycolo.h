@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * xt_PMYCOLO internals: how the primary host holds, captures and compares.
+ *
+ * pmycolo_target.c	the iptables target (PVM side) and module glue
+ * pmycolo_parse.c	flow key and comparator view of an IP packet
+ * pmycolo_queue.c	per-instance flows, queues, worker thread, release
+ * pmycolo_net.c	per-netns hooks: the release anchor and the capture
+ *			of the SVM's output on the forward device
+ */
+#ifndef _PMYCOLO_H
+#define _PMYCOLO_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/netfilter.h>
+#include <linux/spinlock.h>
+#include <net/netfilter/nf_queue.h>
+#include <net/netfilter/nf_conntrack_colo.h>
+#include "colo_compare.h"
+
+/*
+ * A flow as both VMs see it: the tuple of the VM's output. The PVM's and
+ * the SVM's packets of one connection have the same key (cloned VMs share
+ * addresses, and the secondary host gives the SVM the PVM's sequence
+ * numbers), so no conntrack lookup is needed to pair them.
+ */
+struct pmycolo_key {
+	union nf_inet_addr	vm;
+	union nf_inet_addr	peer;
+	__be16			vm_port;	/* ICMP: echo identifier */
+	__be16			peer_port;	/* ICMP: type and code */
+	u8			family;
+	u8			l4proto;
+	u8			frag;		/* IP fragment: compared whole */
+	u8			pad;		/* zero: the key is hashed whole */
+};
+
+/* One held packet. */
+struct pmycolo_pkt {
+	/* First: nf_reinject() frees the packet with kfree(&pkt->entry). */
+	struct nf_queue_entry	entry;	/* PVM: all of it; SVM: ->skb, ->list */
+	struct colo_cmp_pkt	cmp;	/* cmp.data points back here */
+	unsigned long		held_at;	/* jiffies */
+	u32			data_off;	/* compared bytes start here */
+};
+
+int pmycolo_parse(const struct sk_buff *skb, u8 family,
+		  struct pmycolo_key *key, struct pmycolo_pkt *pkt);
+/* The comparator's view of payload: compares in place, never copies. */
+u32 pmycolo_cmp_bytes(const struct colo_cmp_pkt *p, u32 poff,
+		      const struct colo_cmp_pkt *s, u32 soff, u32 len);
+
+/* Per-instance state of the primary role (colo_instance.role_data). */
+struct pmycolo_inst;
+
+extern const struct colo_role_ops pmycolo_role;
+
+/* Data path, under RCU. Return NF_STOLEN when the packet was taken. */
+unsigned int pmycolo_hold_pvm(struct colo_instance *inst,
+			      struct sk_buff *skb,
+			      const struct nf_hook_state *state);
+unsigned int pmycolo_capture_svm(struct colo_instance *inst,
+				 struct sk_buff *skb, u8 family);
+
+/* Release every held packet of the namespace's instances (rules going). */
+void pmycolo_flush_net(struct net *net);
+/* A device is going down: drop held packets that refer to it. */
+void pmycolo_drop_dev(struct net *net, const struct net_device *dev);
+
+/* Continue a held PVM packet after the anchor hook; drop: free it. */
+void pmycolo_reinject(struct pmycolo_pkt *pkt, bool drop);
+
+/* Per-netns registrations of xt_PMYCOLO rules (pmycolo_net.c). */
+int pmycolo_net_get(struct net *net, const char *fwd_dev, u32 index);
+void pmycolo_net_put(struct net *net, const char *fwd_dev);
+int pmycolo_net_init(void);
+void pmycolo_net_exit(void);
+
+/* Serialises rule (un)registration, device events and instance lists. */
+extern struct mutex pmycolo_mutex;
+void pmycolo_inst_link(struct net *net, struct pmycolo_inst *pi);
+void pmycolo_inst_unlink(struct pmycolo_inst *pi);
+
+#endif /* _PMYCOLO_H */

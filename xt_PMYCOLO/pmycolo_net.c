@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What xt_PMYCOLO registers in a network namespace while it has rules.
+ *
+ * The release anchor. Held PVM packets must go on through netfilter as if
+ * never held, without the single nf_queue handler (nfnetlink_queue owns
+ * it). The target steals the packet; the worker later hands it to
+ * nf_reinject() with an nf_queue_entry of our own whose hook index is that
+ * of a no-op hook we register right after the mangle table (priority
+ * NF_IP_PRI_MANGLE + 1). Traversal resumes after it, exactly where it would
+ * have resumed after the mangle table. The index is looked up at release
+ * time, by the hook's identity, so hooks registered meanwhile do not shift
+ * it.
+ *
+ * The capture of the SVM's output. Everything that arrives on a forward
+ * device is the SVM's: a netdev ingress hook on it takes IPv4 and IPv6 to
+ * the comparator and drops the rest (ARP; also neighbour discovery and MLD,
+ * which the comparator leaves alone), before any
+ * other part of the stack sees it. The device may come and go: a netdevice
+ * notifier follows it by name. Hooks are registered under RTNL from a work
+ * item, as rule insertion may run under locks that the netdevice notifiers
+ * of nf_tables take after RTNL.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/if_ether.h>
+#include <linux/netdevice.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/rtnetlink.h>
+#include <linux/workqueue.h>
+#include <net/netns/generic.h>
+#include "pmycolo.h"
+
+/* Rule (un)registration, device events, the list of instances. */
+DEFINE_MUTEX(pmycolo_mutex);
+
+/* A forward device named by rules, and the instance its packets go to. */
+struct pmycolo_fwd {
+	struct list_head	node;
+	struct rcu_head		rcu;
+	char			name[IFNAMSIZ];
+	u32			index;
+	unsigned int		users;		/* rules naming it */
+	struct net_device	*dev;		/* hooked; NULL: not there */
+	struct nf_hook_ops	ops;
+};
+
+struct pmycolo_net {
+	struct net		*net;
+	unsigned int		rule_users;	/* anchors registered if > 0 */
+	struct list_head	fwds;
+	struct work_struct	fwd_work;
+};
+
+static unsigned int pmycolo_net_id __read_mostly;
+
+static struct pmycolo_net *pmycolo_pernet(const struct net *net)
+{
+	return net_generic(net, pmycolo_net_id);
+}
+
+static unsigned int pmycolo_anchor(void *priv, struct sk_buff *skb,
+				   const struct nf_hook_state *state)
+{
+	return NF_ACCEPT;
+}
+
+static const struct nf_hook_ops pmycolo_anchor_ops[] = {
+	{
+		.hook		= pmycolo_anchor,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_PRE_ROUTING,
+		.priority	= NF_IP_PRI_MANGLE + 1,
+	},
+	{
+		.hook		= pmycolo_anchor,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_PRE_ROUTING,
+		.priority	= NF_IP6_PRI_MANGLE + 1,
+	},
+};
+
+/* Under RCU: where the anchor sits now in the packet's hook list. */
+static int pmycolo_anchor_index(const struct nf_hook_state *state)
+{
+	const struct nf_hook_entries *hooks = NULL;
+	const struct nf_hook_ops *anchor;
+	struct nf_hook_ops **ops;
+	unsigned int i;
+
+	if (state->hook != NF_INET_PRE_ROUTING)
+		return -ENOENT;
+	switch (state->pf) {
+	case NFPROTO_IPV4:
+		hooks = rcu_dereference(state->net->nf.hooks_ipv4[state->hook]);
+		anchor = &pmycolo_anchor_ops[0];
+		break;
+#if IS_ENABLED(CONFIG_IPV6)
+	case NFPROTO_IPV6:
+		hooks = rcu_dereference(state->net->nf.hooks_ipv6[state->hook]);
+		anchor = &pmycolo_anchor_ops[1];
+		break;
+#endif
+	}
+	if (!hooks)
+		return -ENOENT;
+	ops = nf_hook_entries_get_hook_ops(hooks);
+	for (i = 0; i < hooks->num_hook_entries; i++)
+		if (ops[i] == anchor)
+			return i;
+	return -ENOENT;
+}
+
+void pmycolo_reinject(struct pmycolo_pkt *pkt, bool drop)
+{
+	struct nf_queue_entry *entry = &pkt->entry;
+	int index;
+
+	rcu_read_lock();
+	index = drop ? -ENOENT : pmycolo_anchor_index(&entry->state);
+	if (index < 0) {
+		kfree_skb(entry->skb);
+		nf_queue_entry_free(entry);
+	} else {
+		entry->hook_index = index;
+		local_bh_disable();
+		nf_reinject(entry, NF_ACCEPT);
+		local_bh_enable();
+	}
+	rcu_read_unlock();
+}
+
+static unsigned int pmycolo_capture(void *priv, struct sk_buff *skb,
+				    const struct nf_hook_state *state)
+{
+	const struct pmycolo_fwd *fwd = priv;
+	struct colo_instance *inst;
+
+	inst = colo_instance_lookup_rcu(state->net, READ_ONCE(fwd->index));
+	if (!inst || inst->mode != NFCOLO_MODE_PRIMARY)
+		return NF_DROP;
+	switch (skb->protocol) {
+	case htons(ETH_P_IP):
+		return pmycolo_capture_svm(inst, skb, NFPROTO_IPV4);
+	case htons(ETH_P_IPV6):
+		return pmycolo_capture_svm(inst, skb, NFPROTO_IPV6);
+	}
+	/* ARP and the like: the SVM's must not reach the network. */
+	colo_stat_inc(inst, NFCOLO_STATS_SVM_PKTS_LINK);
+	return NF_DROP;
+}
+
+/* Under RTNL and pmycolo_mutex. */
+static void pmycolo_fwd_attach(struct net *net, struct pmycolo_fwd *fwd,
+			       struct net_device *dev)
+{
+	int err;
+
+	fwd->ops = (struct nf_hook_ops) {
+		.hook		= pmycolo_capture,
+		.pf		= NFPROTO_NETDEV,
+		.hooknum	= NF_NETDEV_INGRESS,
+		.priority	= INT_MIN,
+		.dev		= dev,
+		.priv		= fwd,
+	};
+	err = nf_register_net_hook(net, &fwd->ops);
+	if (err) {
+		pr_warn("cannot capture the SVM's output on %s: error %d\n",
+			fwd->name, err);
+		return;
+	}
+	fwd->dev = dev;
+}
+
+static void pmycolo_fwd_detach(struct net *net, struct pmycolo_fwd *fwd)
+{
+	if (!fwd->dev)
+		return;
+	nf_unregister_net_hook(net, &fwd->ops);
+	fwd->dev = NULL;
+}
+
+static void pmycolo_fwd_work(struct work_struct *work)
+{
+	struct pmycolo_net *pn = container_of(work, struct pmycolo_net,
+					      fwd_work);
+	struct pmycolo_fwd *fwd;
+	struct net_device *dev;
+
+	rtnl_lock();
+	mutex_lock(&pmycolo_mutex);
+	list_for_each_entry(fwd, &pn->fwds, node) {
+		if (fwd->dev)
+			continue;
+		dev = __dev_get_by_name(pn->net, fwd->name);
+		if (dev)
+			pmycolo_fwd_attach(pn->net, fwd, dev);
+	}
+	mutex_unlock(&pmycolo_mutex);
+	rtnl_unlock();
+}
+
+static struct pmycolo_fwd *pmycolo_fwd_find(struct pmycolo_net *pn,
+					    const char *name)
+{
+	struct pmycolo_fwd *fwd;
+
+	list_for_each_entry(fwd, &pn->fwds, node)
+		if (!strcmp(fwd->name, name))
+			return fwd;
+	return NULL;
+}
+
+int pmycolo_net_get(struct net *net, const char *fwd_dev, u32 index)
+{
+	struct pmycolo_net *pn = pmycolo_pernet(net);
+	struct pmycolo_fwd *fwd;
+	int err = 0;
+
+	mutex_lock(&pmycolo_mutex);
+	fwd = pmycolo_fwd_find(pn, fwd_dev);
+	if (fwd && fwd->index != index) {
+		pr_info_ratelimited("forward device %s already carries the SVM output of index %u, not %u: one forward device per instance\n",
+				    fwd_dev, fwd->index, index);
+		err = -EBUSY;
+		goto out;
+	}
+	if (!pn->rule_users) {
+		err = nf_register_net_hooks(net, pmycolo_anchor_ops,
+					    ARRAY_SIZE(pmycolo_anchor_ops));
+		if (err)
+			goto out;
+	}
+	if (!fwd) {
+		fwd = kzalloc(sizeof(*fwd), GFP_KERNEL);
+		if (!fwd) {
+			err = -ENOMEM;
+			if (!pn->rule_users)
+				nf_unregister_net_hooks(net, pmycolo_anchor_ops,
+							ARRAY_SIZE(pmycolo_anchor_ops));
+			goto out;
+		}
+		strscpy(fwd->name, fwd_dev, sizeof(fwd->name));
+		fwd->index = index;
+		list_add_tail(&fwd->node, &pn->fwds);
+		schedule_work(&pn->fwd_work);
+	}
+	fwd->users++;
+	pn->rule_users++;
+out:
+	mutex_unlock(&pmycolo_mutex);
+	return err;
+}
+
+void pmycolo_net_put(struct net *net, const char *fwd_dev)
+{
+	struct pmycolo_net *pn = pmycolo_pernet(net);
+	struct pmycolo_fwd *fwd;
+
+	mutex_lock(&pmycolo_mutex);
+	fwd = pmycolo_fwd_find(pn, fwd_dev);
+	if (!WARN_ON(!fwd) && --fwd->users == 0) {
+		pmycolo_fwd_detach(net, fwd);
+		list_del(&fwd->node);
+		kfree_rcu(fwd, rcu);
+	}
+	if (!WARN_ON(!pn->rule_users) && --pn->rule_users == 0) {
+		/* Nothing is held any more once the last rule is gone. */
+		pmycolo_flush_net(net);
+		nf_unregister_net_hooks(net, pmycolo_anchor_ops,
+					ARRAY_SIZE(pmycolo_anchor_ops));
+	}
+	mutex_unlock(&pmycolo_mutex);
+}
+
+static int pmycolo_netdev_event(struct notifier_block *nb,
+				unsigned long event, void *ptr)
+{
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+	struct net *net = dev_net(dev);
+	struct pmycolo_net *pn = pmycolo_pernet(net);
+	struct pmycolo_fwd *fwd;
+
+	mutex_lock(&pmycolo_mutex);
+	switch (event) {
+	case NETDEV_REGISTER:
+	case NETDEV_CHANGENAME:
+		list_for_each_entry(fwd, &pn->fwds, node) {
+			if (fwd->dev == dev && strcmp(fwd->name, dev->name))
+				pmycolo_fwd_detach(net, fwd);
+			else if (!fwd->dev && !strcmp(fwd->name, dev->name))
+				pmycolo_fwd_attach(net, fwd, dev);
+		}
+		break;
+	case NETDEV_DOWN:
+		pmycolo_drop_dev(net, dev);
+		break;
+	case NETDEV_UNREGISTER:
+		list_for_each_entry(fwd, &pn->fwds, node)
+			if (fwd->dev == dev)
+				pmycolo_fwd_detach(net, fwd);
+		pmycolo_drop_dev(net, dev);
+		break;
+	}
+	mutex_unlock(&pmycolo_mutex);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block pmycolo_netdev_notifier = {
+	.notifier_call	= pmycolo_netdev_event,
+};
+
+static int __net_init pmycolo_net_init_net(struct net *net)
+{
+	struct pmycolo_net *pn = pmycolo_pernet(net);
+
+	pn->net = net;
+	INIT_LIST_HEAD(&pn->fwds);
+	INIT_WORK(&pn->fwd_work, pmycolo_fwd_work);
+	return 0;
+}
+
+static void __net_exit pmycolo_net_exit_net(struct net *net)
+{
+	/* Rules, and with them forward devices, go with their tables. */
+	cancel_work_sync(&pmycolo_pernet(net)->fwd_work);
+}
+
+static struct pernet_operations pmycolo_net_ops = {
+	.init	= pmycolo_net_init_net,
+	.exit	= pmycolo_net_exit_net,
+	.id	= &pmycolo_net_id,
+	.size	= sizeof(struct pmycolo_net),
+};
+
+int pmycolo_net_init(void)
+{
+	int err;
+
+	err = register_pernet_subsys(&pmycolo_net_ops);
+	if (err)
+		return err;
+	err = register_netdevice_notifier(&pmycolo_netdev_notifier);
+	if (err)
+		unregister_pernet_subsys(&pmycolo_net_ops);
+	return err;
+}
+
+void pmycolo_net_exit(void)
+{
+	unregister_netdevice_notifier(&pmycolo_netdev_notifier);
+	unregister_pernet_subsys(&pmycolo_net_ops);
+}

@@ -1,0 +1,738 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The primary host's hold-and-compare engine, one per primary instance.
+ *
+ * Packets of both VMs are sorted into flows (a hash table keyed by the VM's
+ * output tuple) and queued there: the PVM's with the nf_queue_entry that
+ * lets them continue through netfilter later, the SVM's as bare skbs. The
+ * packet path only queues and, when a flow gets news, wakes the instance's
+ * worker thread. The worker runs the comparator core (colo_compare.c) over
+ * the heads of each flow's queues, then, outside the spinlock, continues
+ * the released PVM packets with nf_reinject() and frees the SVM's. Every
+ * release happens under release_mutex, in queue order, so a checkpoint or a
+ * failover flushing the queues never overtakes the worker.
+ *
+ * A checkpoint is requested on a miscompare, on a held packet older than
+ * the instance's compare timeout (checked every tick), and on a queue over
+ * the instance's limit. Packets are still held past the limit, up to four
+ * times it, and only then dropped, counted and logged.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/jhash.h>
+#include <linux/kthread.h>
+#include <linux/netdevice.h>
+#include <linux/random.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/netfilter_bridge.h>
+#include <linux/netfilter/x_tables.h>
+#include "pmycolo.h"
+
+#define CREATE_TRACE_POINTS
+#include "pmycolo_trace.h"
+
+#define PMYCOLO_HASH_BITS	10
+/* A flow with empty queues is forgotten after this long without packets. */
+#define PMYCOLO_FLOW_IDLE	(30 * HZ)
+#define PMYCOLO_MAX_TICK	(HZ / 10)
+/* Past its limit, a queue still holds this many times the limit. */
+#define PMYCOLO_HARD_LIMIT	4
+
+struct pmycolo_flow {
+	struct hlist_node	node;		/* pmycolo_inst.hash */
+	struct list_head	all;		/* pmycolo_inst.flows */
+	struct list_head	ready;		/* pmycolo_inst.ready, if news */
+	struct pmycolo_key	key;
+	struct list_head	queue[2];	/* enum colo_cmp_side */
+	struct colo_cmp_tcp	tcp;
+	unsigned long		last_seen;
+	bool			is_tcp;
+	bool			diverged;	/* hold all until the checkpoint */
+};
+
+struct pmycolo_inst {
+	struct colo_instance	*inst;		/* owns us */
+	struct net		*net;
+	struct list_head	net_node;	/* under pmycolo_mutex */
+	spinlock_t		lock;		/* everything below */
+	bool			dead;
+	u32			hash_seed;
+	unsigned int		held[2];
+	struct list_head	flows;
+	struct list_head	ready;
+	struct hlist_head	hash[1 << PMYCOLO_HASH_BITS];
+	/* Orders every release of packets. */
+	struct mutex		release_mutex;
+	struct task_struct	*worker;
+};
+
+static struct pmycolo_pkt *pmycolo_head(struct pmycolo_flow *flow,
+					enum colo_cmp_side side)
+{
+	return list_first_entry_or_null(&flow->queue[side],
+					struct pmycolo_pkt, entry.list);
+}
+
+static u32 pmycolo_hash(const struct pmycolo_inst *pi,
+			const struct pmycolo_key *key)
+{
+	static_assert(sizeof(*key) % sizeof(u32) == 0);
+	return jhash2((const u32 *)key, sizeof(*key) / sizeof(u32),
+		      pi->hash_seed) & ((1 << PMYCOLO_HASH_BITS) - 1);
+}
+
+static struct pmycolo_flow *pmycolo_flow_get(struct pmycolo_inst *pi,
+					     const struct pmycolo_key *key)
+{
+	struct hlist_head *bucket = &pi->hash[pmycolo_hash(pi, key)];
+	struct pmycolo_flow *flow;
+
+	hlist_for_each_entry(flow, bucket, node)
+		if (!memcmp(&flow->key, key, sizeof(*key)))
+			return flow;
+
+	flow = kzalloc(sizeof(*flow), GFP_ATOMIC);
+	if (!flow)
+		return NULL;
+	flow->key = *key;
+	flow->is_tcp = key->l4proto == IPPROTO_TCP && !key->frag;
+	INIT_LIST_HEAD(&flow->queue[COLO_CMP_PVM]);
+	INIT_LIST_HEAD(&flow->queue[COLO_CMP_SVM]);
+	INIT_LIST_HEAD(&flow->ready);
+	hlist_add_head(&flow->node, bucket);
+	list_add_tail(&flow->all, &pi->flows);
+	return flow;
+}
+
+static void pmycolo_flow_free(struct pmycolo_flow *flow)
+{
+	hlist_del(&flow->node);
+	list_del(&flow->all);
+	list_del(&flow->ready);
+	kfree(flow);
+}
+
+/*
+ * TCP queues are sorted by sequence number (wrap-safe), equal ones in
+ * arrival order; a SYN goes before everything else, since its sequence
+ * number (the SVM's own ISN) is not comparable with the rest. Packets come
+ * mostly in order, so the search starts at the tail.
+ */
+static void pmycolo_insert_tcp(struct list_head *queue,
+			       struct pmycolo_pkt *pkt)
+{
+	bool syn = pkt->cmp.tcp_flags & COLO_TCP_SYN;
+	struct pmycolo_pkt *pos;
+
+	list_for_each_entry_reverse(pos, queue, entry.list) {
+		if (pos->cmp.tcp_flags & COLO_TCP_SYN)
+			break;
+		if (!syn && !colo_seq_after(pos->cmp.seq, pkt->cmp.seq))
+			break;
+	}
+	list_add(&pkt->entry.list, &pos->entry.list);
+}
+
+static bool pmycolo_tcp_pure_ack(const struct colo_cmp_pkt *cmp)
+{
+	return !cmp->len && !(cmp->tcp_flags &
+			      (COLO_TCP_SYN | COLO_TCP_FIN | COLO_TCP_RST));
+}
+
+static void pmycolo_event(struct colo_event *ev, u8 reason,
+			  const struct pmycolo_flow *flow)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->reason = reason;
+	ev->family = flow->key.family;
+	ev->l4proto = flow->key.l4proto;
+	ev->vm_addr = flow->key.vm;
+	ev->peer_addr = flow->key.peer;
+	ev->vm_port = ntohs(flow->key.vm_port);
+	ev->peer_port = ntohs(flow->key.peer_port);
+}
+
+static void pmycolo_request(struct pmycolo_inst *pi,
+			    const struct colo_event *ev)
+{
+	if (colo_request_checkpoint(pi->inst, ev))
+		trace_colo_checkpoint_request(pi->inst->index, ev);
+}
+
+static void pmycolo_gauges(struct pmycolo_inst *pi)
+{
+	colo_gauge_set(pi->inst, COLO_GAUGE_PVM_QUEUE, pi->held[COLO_CMP_PVM]);
+	colo_gauge_set(pi->inst, COLO_GAUGE_SVM_QUEUE, pi->held[COLO_CMP_SVM]);
+}
+
+/*
+ * Queue @pkt of @side. 0: taken (queued, or an SVM pure ACK noted and
+ * freed); else the caller keeps the packet: -ESHUTDOWN when the instance
+ * no longer holds (failed over, going away), an error when it cannot.
+ */
+static int pmycolo_enqueue(struct pmycolo_inst *pi,
+			   const struct pmycolo_key *key,
+			   struct pmycolo_pkt *pkt, enum colo_cmp_side side)
+{
+	u32 limit = READ_ONCE(pi->inst->queue_limit);
+	bool wake = false, over = false;
+	struct pmycolo_flow *flow;
+	struct colo_event ev;
+
+	spin_lock_bh(&pi->lock);
+	if (pi->dead || READ_ONCE(pi->inst->state) != NFCOLO_STATE_ACTIVE) {
+		spin_unlock_bh(&pi->lock);
+		return -ESHUTDOWN;
+	}
+	if (pi->held[side] >= PMYCOLO_HARD_LIMIT * limit) {
+		spin_unlock_bh(&pi->lock);
+		return -ENOBUFS;
+	}
+	flow = pmycolo_flow_get(pi, key);
+	if (!flow) {
+		spin_unlock_bh(&pi->lock);
+		return -ENOMEM;
+	}
+	flow->last_seen = jiffies;
+	if (flow->is_tcp) {
+		colo_cmp_tcp_note(&flow->tcp, side, &pkt->cmp);
+		/* Its ack is all the comparator wants of an SVM pure ACK. */
+		if (side == COLO_CMP_SVM && pmycolo_tcp_pure_ack(&pkt->cmp))
+			goto noted;
+		pmycolo_insert_tcp(&flow->queue[side], pkt);
+	} else {
+		list_add_tail(&pkt->entry.list, &flow->queue[side]);
+	}
+	pkt->held_at = jiffies;
+	pi->held[side]++;
+	if (list_empty(&flow->ready)) {
+		wake = list_empty(&pi->ready);
+		list_add_tail(&flow->ready, &pi->ready);
+	}
+	if (pi->held[side] >= limit) {
+		over = true;
+		pmycolo_event(&ev, NFCOLO_REASON_QUEUE_FULL, flow);
+	}
+	pmycolo_gauges(pi);
+	spin_unlock_bh(&pi->lock);
+
+	if (wake)
+		wake_up_process(pi->worker);
+	if (over)
+		pmycolo_request(pi, &ev);
+	return 0;
+
+noted:
+	if (list_empty(&flow->ready) && !list_empty(&flow->queue[COLO_CMP_PVM])) {
+		/* A PVM packet may have been waiting for this ack. */
+		wake = list_empty(&pi->ready);
+		list_add_tail(&flow->ready, &pi->ready);
+	}
+	spin_unlock_bh(&pi->lock);
+	if (wake)
+		wake_up_process(pi->worker);
+	colo_stat_inc(pi->inst, NFCOLO_STATS_SVM_PKTS_FREED);
+	consume_skb(pkt->entry.skb);
+	kfree(pkt);
+	return 0;
+}
+
+static struct pmycolo_inst *pmycolo_inst_of(struct colo_instance *inst)
+{
+	/* The role is published after its data: see colo_role_attach(). */
+	if (smp_load_acquire(&inst->role) != &pmycolo_role)
+		return NULL;
+	return inst->role_data;
+}
+
+static void pmycolo_init_physdevs(struct nf_queue_entry *entry)
+{
+#if IS_ENABLED(CONFIG_BRIDGE_NETFILTER)
+	const struct sk_buff *skb = entry->skb;
+
+	entry->bridge_dev = NULL;
+	entry->physin = NULL;
+	entry->physout = NULL;
+	if (nf_bridge_info_exists(skb)) {
+		entry->physin = nf_bridge_get_physindev(skb, entry->state.net);
+		entry->physout = nf_bridge_get_physoutdev(skb);
+	}
+#endif
+}
+
+unsigned int pmycolo_hold_pvm(struct colo_instance *inst,
+			      struct sk_buff *skb,
+			      const struct nf_hook_state *state)
+{
+	struct pmycolo_inst *pi = pmycolo_inst_of(inst);
+	struct pmycolo_key key;
+	struct pmycolo_pkt *pkt;
+	int err;
+
+	if (!pi || READ_ONCE(inst->state) != NFCOLO_STATE_ACTIVE ||
+	    skb_sk_is_prefetched(skb))
+		return XT_CONTINUE;
+
+	pkt = kmalloc(sizeof(*pkt), GFP_ATOMIC);
+	if (!pkt)
+		goto drop;
+	if (pmycolo_parse(skb, state->pf, &key, pkt)) {
+		/* Nothing we can compare: let it be. */
+		kfree(pkt);
+		return XT_CONTINUE;
+	}
+	if (skb_dst(skb) && !skb_dst_force(skb)) {
+		kfree(pkt);
+		goto drop;
+	}
+	pkt->entry = (struct nf_queue_entry) {
+		.skb		= skb,
+		.skb_dev	= skb->dev,
+		.state		= *state,
+		.size		= sizeof(pkt->entry),
+	};
+	pmycolo_init_physdevs(&pkt->entry);
+	if (!nf_queue_entry_get_refs(&pkt->entry)) {
+		kfree(pkt);
+		goto drop;
+	}
+
+	err = pmycolo_enqueue(pi, &key, pkt, COLO_CMP_PVM);
+	if (!err)
+		return NF_STOLEN;
+	nf_queue_entry_free(&pkt->entry);
+	if (err == -ESHUTDOWN)
+		return XT_CONTINUE;
+	if (err == -ENOBUFS)
+		pr_warn_ratelimited("instance %u: PVM queue at 4 times its limit and no checkpoint came: dropping\n",
+				    inst->index);
+drop:
+	colo_stat_inc(inst, NFCOLO_STATS_PKTS_DROPPED);
+	return NF_DROP;
+}
+
+unsigned int pmycolo_capture_svm(struct colo_instance *inst,
+				 struct sk_buff *skb, u8 family)
+{
+	struct pmycolo_inst *pi = pmycolo_inst_of(inst);
+	struct pmycolo_key key;
+	struct pmycolo_pkt *pkt;
+	int err;
+
+	if (!pi)
+		return NF_DROP;
+	colo_stat_inc(inst, NFCOLO_STATS_SVM_PKTS_CAPTURED);
+	pkt = kmalloc(sizeof(*pkt), GFP_ATOMIC);
+	if (!pkt)
+		goto drop;
+	err = pmycolo_parse(skb, family, &key, pkt);
+	if (err) {
+		kfree(pkt);
+		if (err == -EOPNOTSUPP) {
+			colo_stat_inc(inst, NFCOLO_STATS_SVM_PKTS_LINK);
+			return NF_DROP;
+		}
+		goto drop;
+	}
+	pkt->entry.skb = skb;
+	err = pmycolo_enqueue(pi, &key, pkt, COLO_CMP_SVM);
+	if (!err)
+		return NF_STOLEN;
+	kfree(pkt);
+	if (err == -ENOBUFS)
+		pr_warn_ratelimited("instance %u: SVM queue at 4 times its limit and no checkpoint came: dropping\n",
+				    inst->index);
+drop:
+	colo_stat_inc(inst, NFCOLO_STATS_SVM_PKTS_FREED);
+	return NF_DROP;
+}
+
+static void pmycolo_release_list(struct pmycolo_inst *pi,
+				 struct list_head *release, bool drop)
+{
+	struct pmycolo_pkt *pkt, *tmp;
+	unsigned int n = 0;
+	u64 bytes = 0;
+
+	list_for_each_entry_safe(pkt, tmp, release, entry.list) {
+		list_del(&pkt->entry.list);
+		n++;
+		bytes += pkt->entry.skb->len;
+		pmycolo_reinject(pkt, drop);
+	}
+	if (n) {
+		colo_stat_add(pi->inst, drop ? NFCOLO_STATS_PKTS_DROPPED :
+				       NFCOLO_STATS_PKTS_RELEASED, n);
+		if (!drop)
+			colo_stat_add(pi->inst, NFCOLO_STATS_BYTES_RELEASED,
+				      bytes);
+	}
+}
+
+static void pmycolo_free_list(struct pmycolo_inst *pi, struct list_head *freeq,
+			      bool matched)
+{
+	struct pmycolo_pkt *pkt, *tmp;
+	unsigned int n = 0;
+
+	list_for_each_entry_safe(pkt, tmp, freeq, entry.list) {
+		list_del(&pkt->entry.list);
+		if (matched)
+			consume_skb(pkt->entry.skb);
+		else
+			kfree_skb(pkt->entry.skb);
+		kfree(pkt);
+		n++;
+	}
+	if (n)
+		colo_stat_add(pi->inst, NFCOLO_STATS_SVM_PKTS_FREED, n);
+}
+
+struct pmycolo_batch {
+	struct list_head	release;
+	struct list_head	freeq;
+	unsigned int		compared;
+	u64			compared_bytes;
+	unsigned int		matched;
+	bool			miscompare;
+	struct colo_event	ev;
+};
+
+static void pmycolo_pop(struct pmycolo_inst *pi, struct pmycolo_pkt *pkt,
+			enum colo_cmp_side side, struct pmycolo_batch *b)
+{
+	list_move_tail(&pkt->entry.list,
+		       side == COLO_CMP_PVM ? &b->release : &b->freeq);
+	pi->held[side]--;
+}
+
+/* Run the comparator over @flow's queue heads until it has to wait. */
+static void pmycolo_compare_flow(struct pmycolo_inst *pi,
+				 struct pmycolo_flow *flow,
+				 struct pmycolo_batch *b)
+{
+	struct colo_cmp_result res = {};
+	enum colo_cmp_action act;
+
+	while (!flow->diverged) {
+		struct pmycolo_pkt *p = pmycolo_head(flow, COLO_CMP_PVM);
+		struct pmycolo_pkt *s = pmycolo_head(flow, COLO_CMP_SVM);
+		const struct colo_cmp_pkt *pc = p ? &p->cmp : NULL;
+		const struct colo_cmp_pkt *sc = s ? &s->cmp : NULL;
+
+		if (flow->is_tcp)
+			act = colo_cmp_tcp_step(&flow->tcp, pc, sc,
+						pmycolo_cmp_bytes, &res);
+		else
+			act = colo_cmp_datagram(pc, sc, pmycolo_cmp_bytes,
+						&res);
+		switch (act) {
+		case COLO_CMP_WAIT:
+			return;
+		case COLO_CMP_MISCOMPARE:
+			flow->diverged = true;
+			b->compared++;
+			b->compared_bytes += p->cmp.len;
+			pmycolo_event(&b->ev, NFCOLO_REASON_MISCOMPARE, flow);
+			b->ev.has_seq = flow->is_tcp;
+			b->ev.seq = res.seq;
+			b->ev.offset = res.offset;
+			b->ev.age_ms = jiffies_to_msecs(jiffies - p->held_at);
+			b->miscompare = true;
+			trace_colo_miscompare(pi->inst->index, &b->ev);
+			return;
+		case COLO_CMP_RELEASE_BOTH:
+			pmycolo_pop(pi, s, COLO_CMP_SVM, b);
+			fallthrough;
+		case COLO_CMP_RELEASE_PVM:
+			b->compared++;
+			b->matched++;
+			b->compared_bytes += p->cmp.len;
+			pmycolo_pop(pi, p, COLO_CMP_PVM, b);
+			break;
+		case COLO_CMP_DROP_SVM:
+			pmycolo_pop(pi, s, COLO_CMP_SVM, b);
+			break;
+		}
+	}
+}
+
+/* Compare every flow with news; release what matched. */
+static void pmycolo_compare_ready(struct pmycolo_inst *pi)
+{
+	struct pmycolo_batch b;
+	struct pmycolo_flow *flow;
+
+	mutex_lock(&pi->release_mutex);
+	for (;;) {
+		INIT_LIST_HEAD(&b.release);
+		INIT_LIST_HEAD(&b.freeq);
+		b.compared = 0;
+		b.compared_bytes = 0;
+		b.matched = 0;
+		b.miscompare = false;
+
+		spin_lock_bh(&pi->lock);
+		flow = list_first_entry_or_null(&pi->ready,
+						struct pmycolo_flow, ready);
+		if (!flow) {
+			spin_unlock_bh(&pi->lock);
+			break;
+		}
+		list_del_init(&flow->ready);
+		pmycolo_compare_flow(pi, flow, &b);
+		pmycolo_gauges(pi);
+		spin_unlock_bh(&pi->lock);
+
+		if (b.compared) {
+			colo_stat_add(pi->inst, NFCOLO_STATS_PKTS_COMPARED,
+				      b.compared);
+			colo_stat_add(pi->inst, NFCOLO_STATS_BYTES_COMPARED,
+				      b.compared_bytes);
+			colo_stat_add(pi->inst, NFCOLO_STATS_PKTS_MATCHED,
+				      b.matched);
+		}
+		pmycolo_release_list(pi, &b.release, false);
+		pmycolo_free_list(pi, &b.freeq, true);
+		if (b.miscompare)
+			pmycolo_request(pi, &b.ev);
+		cond_resched();
+	}
+	mutex_unlock(&pi->release_mutex);
+}
+
+/* Ask for a checkpoint if a head waited too long; forget idle flows. */
+static void pmycolo_scan(struct pmycolo_inst *pi)
+{
+	unsigned long timeout, now = jiffies, oldest = 0;
+	struct pmycolo_flow *flow, *tmp, *late = NULL;
+	struct colo_event ev;
+	int side;
+
+	timeout = msecs_to_jiffies(READ_ONCE(pi->inst->compare_timeout_ms));
+	spin_lock_bh(&pi->lock);
+	list_for_each_entry_safe(flow, tmp, &pi->flows, all) {
+		bool empty = true;
+
+		for (side = COLO_CMP_PVM; side <= COLO_CMP_SVM; side++) {
+			struct pmycolo_pkt *head = pmycolo_head(flow, side);
+
+			if (!head)
+				continue;
+			empty = false;
+			if (time_after(now, head->held_at + timeout) &&
+			    (!late || time_before(head->held_at, oldest))) {
+				late = flow;
+				oldest = head->held_at;
+			}
+		}
+		if (empty && time_after(now, flow->last_seen + PMYCOLO_FLOW_IDLE))
+			pmycolo_flow_free(flow);
+	}
+	if (late) {
+		pmycolo_event(&ev, NFCOLO_REASON_TIMEOUT, late);
+		ev.age_ms = jiffies_to_msecs(now - oldest);
+	}
+	spin_unlock_bh(&pi->lock);
+	if (late)
+		pmycolo_request(pi, &ev);
+}
+
+static unsigned long pmycolo_tick(const struct pmycolo_inst *pi)
+{
+	unsigned long t;
+
+	t = msecs_to_jiffies(READ_ONCE(pi->inst->compare_timeout_ms)) / 4;
+	return clamp(t, 1UL, (unsigned long)PMYCOLO_MAX_TICK);
+}
+
+static int pmycolo_worker(void *data)
+{
+	struct pmycolo_inst *pi = data;
+	unsigned long next_scan = jiffies;
+
+	while (!kthread_should_stop()) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (list_empty_careful(&pi->ready) &&
+		    time_before(jiffies, next_scan))
+			schedule_timeout(next_scan - jiffies);
+		__set_current_state(TASK_RUNNING);
+
+		pmycolo_compare_ready(pi);
+		if (!time_before(jiffies, next_scan)) {
+			pmycolo_scan(pi);
+			next_scan = jiffies + pmycolo_tick(pi);
+		}
+	}
+	return 0;
+}
+
+/* Take every held packet off the queues; forget what was compared. */
+static void pmycolo_flush(struct pmycolo_inst *pi, bool drop)
+{
+	struct pmycolo_flow *flow;
+	LIST_HEAD(release);
+	LIST_HEAD(freeq);
+
+	mutex_lock(&pi->release_mutex);
+	spin_lock_bh(&pi->lock);
+	list_for_each_entry(flow, &pi->flows, all) {
+		list_splice_tail_init(&flow->queue[COLO_CMP_PVM], &release);
+		list_splice_tail_init(&flow->queue[COLO_CMP_SVM], &freeq);
+		colo_cmp_tcp_reset(&flow->tcp);
+		flow->diverged = false;
+	}
+	pi->held[COLO_CMP_PVM] = 0;
+	pi->held[COLO_CMP_SVM] = 0;
+	pmycolo_gauges(pi);
+	spin_unlock_bh(&pi->lock);
+
+	pmycolo_release_list(pi, &release, drop);
+	pmycolo_free_list(pi, &freeq, false);
+	mutex_unlock(&pi->release_mutex);
+}
+
+static bool pmycolo_entry_uses_dev(const struct nf_queue_entry *entry,
+				   const struct net_device *dev)
+{
+	if (entry->skb_dev == dev || entry->state.in == dev ||
+	    entry->state.out == dev)
+		return true;
+#if IS_ENABLED(CONFIG_BRIDGE_NETFILTER)
+	if (entry->physin == dev || entry->physout == dev)
+		return true;
+#endif
+	return false;
+}
+
+static void pmycolo_inst_drop_dev(struct pmycolo_inst *pi,
+				  const struct net_device *dev)
+{
+	struct pmycolo_pkt *pkt, *tmp;
+	struct pmycolo_flow *flow;
+	LIST_HEAD(drop);
+
+	mutex_lock(&pi->release_mutex);
+	spin_lock_bh(&pi->lock);
+	list_for_each_entry(flow, &pi->flows, all) {
+		list_for_each_entry_safe(pkt, tmp, &flow->queue[COLO_CMP_PVM],
+					 entry.list) {
+			if (!pmycolo_entry_uses_dev(&pkt->entry, dev))
+				continue;
+			list_move_tail(&pkt->entry.list, &drop);
+			pi->held[COLO_CMP_PVM]--;
+		}
+	}
+	pmycolo_gauges(pi);
+	spin_unlock_bh(&pi->lock);
+	pmycolo_release_list(pi, &drop, true);
+	mutex_unlock(&pi->release_mutex);
+}
+
+/* Under pmycolo_mutex: the instances of a namespace. */
+static LIST_HEAD(pmycolo_insts);
+
+void pmycolo_inst_link(struct net *net, struct pmycolo_inst *pi)
+{
+	mutex_lock(&pmycolo_mutex);
+	list_add_tail(&pi->net_node, &pmycolo_insts);
+	mutex_unlock(&pmycolo_mutex);
+}
+
+void pmycolo_inst_unlink(struct pmycolo_inst *pi)
+{
+	mutex_lock(&pmycolo_mutex);
+	list_del(&pi->net_node);
+	mutex_unlock(&pmycolo_mutex);
+}
+
+void pmycolo_flush_net(struct net *net)
+{
+	struct pmycolo_inst *pi;
+
+	lockdep_assert_held(&pmycolo_mutex);
+	list_for_each_entry(pi, &pmycolo_insts, net_node)
+		if (net_eq(pi->net, net))
+			pmycolo_flush(pi, !check_net(net));
+}
+
+void pmycolo_drop_dev(struct net *net, const struct net_device *dev)
+{
+	struct pmycolo_inst *pi;
+
+	lockdep_assert_held(&pmycolo_mutex);
+	list_for_each_entry(pi, &pmycolo_insts, net_node)
+		if (net_eq(pi->net, net))
+			pmycolo_inst_drop_dev(pi, dev);
+}
+
+static int pmycolo_attach(struct colo_instance *inst)
+{
+	struct pmycolo_inst *pi;
+	int i;
+
+	pi = kvzalloc(sizeof(*pi), GFP_KERNEL);
+	if (!pi)
+		return -ENOMEM;
+	pi->inst = inst;
+	pi->net = colo_instance_net(inst);
+	spin_lock_init(&pi->lock);
+	mutex_init(&pi->release_mutex);
+	INIT_LIST_HEAD(&pi->flows);
+	INIT_LIST_HEAD(&pi->ready);
+	for (i = 0; i < ARRAY_SIZE(pi->hash); i++)
+		INIT_HLIST_HEAD(&pi->hash[i]);
+	pi->hash_seed = get_random_u32();
+	pi->worker = kthread_run(pmycolo_worker, pi, "colo_pmy/%u",
+				 inst->index);
+	if (IS_ERR(pi->worker)) {
+		int err = PTR_ERR(pi->worker);
+
+		kvfree(pi);
+		return err;
+	}
+	inst->role_data = pi;
+	pmycolo_inst_link(pi->net, pi);
+	return 0;
+}
+
+static void pmycolo_detach(struct colo_instance *inst)
+{
+	struct pmycolo_inst *pi = inst->role_data;
+	struct pmycolo_flow *flow, *tmp;
+
+	spin_lock_bh(&pi->lock);
+	pi->dead = true;
+	spin_unlock_bh(&pi->lock);
+	kthread_stop(pi->worker);
+	/* Held PVM packets go on, unless their namespace is going away. */
+	pmycolo_flush(pi, !check_net(pi->net));
+	pmycolo_inst_unlink(pi);
+	/* Packet paths that still see the role find it dead. */
+	synchronize_rcu();
+	list_for_each_entry_safe(flow, tmp, &pi->flows, all)
+		pmycolo_flow_free(flow);
+	colo_gauge_set(inst, COLO_GAUGE_PVM_QUEUE, 0);
+	colo_gauge_set(inst, COLO_GAUGE_SVM_QUEUE, 0);
+	inst->role_data = NULL;
+	kvfree(pi);
+}
+
+static void pmycolo_checkpoint(struct colo_instance *inst)
+{
+	pmycolo_flush(inst->role_data, false);
+}
+
+static void pmycolo_failover(struct colo_instance *inst)
+{
+	pmycolo_flush(inst->role_data, false);
+}
+
+const struct colo_role_ops pmycolo_role = {
+	.mode		= NFCOLO_MODE_PRIMARY,
+	.attach		= pmycolo_attach,
+	.detach		= pmycolo_detach,
+	.checkpoint	= pmycolo_checkpoint,
+	.failover	= pmycolo_failover,
+};
