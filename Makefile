@@ -8,6 +8,9 @@
 #   make demo       a COLO pair at work, in a QEMU guest
 #   make lint       checkpatch --strict, sparse, W=1
 #   make install    modules_install + depmod, xtables .so, tools, man pages
+#                   (DESTDIR, INSTALL_MOD_PATH, PREFIX); make uninstall
+#   make man        build the man pages and check them for warnings
+#   make dkms-src   the modules' sources into $(DESTDIR)/usr/src for DKMS
 
 # Kernel to build against: the running kernel's build tree, else the newest
 # installed Debian headers.
@@ -18,9 +21,12 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 KVER ?= $(or $(patsubst /lib/modules/%/build,%,$(filter /lib/modules/%/build,$(KDIR))),\
 	$(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null))
 SRC := $(CURDIR)
+# The version, in one place: dkms.conf (DKMS needs it there, literally).
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' $(SRC)/dkms.conf)
+export VERSION
 
-.PHONY: all modules userspace ext tools clean check demo bench lint deps \
-	install uninstall
+.PHONY: all modules userspace ext tools clean clean-modules check demo bench \
+	lint deps install uninstall man install-test dkms-src dkms-check
 
 all: modules userspace
 
@@ -35,6 +41,9 @@ ext:
 
 tools:
 	$(MAKE) -C tools
+
+clean-modules:
+	$(MAKE) -C $(KDIR) M=$(SRC) clean
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(SRC) clean
@@ -83,6 +92,9 @@ check: deps
 # Userspace unit tests: each suite ends with its own "N passed, N failed".
 unit:
 	$(MAKE) -C tools check
+	$(MAKE) man
+	$(MAKE) install-test
+	$(MAKE) dkms-check
 	$(MAKE) -C iptables-ext check
 	$(MAKE) -C tests/unit check
 	$(MAKE) -C tests/unit fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
@@ -108,18 +120,58 @@ demo:
 	@exit 1
 
 # Install like a kernel module: modules into extra/ (INSTALL_MOD_PATH for a
-# staging root), depmod, the iptables extensions into xtables' directory
-# (DESTDIR), and coloctl.
+# staging root), depmod, the iptables extensions into xtables' directory,
+# coloctl, colo-proxy-setup and the man pages under PREFIX (all of them
+# under DESTDIR). uninstall removes exactly those files.
 INSTALL_MOD_DIR ?= extra
-install: all
+COLO_MODULES := nf_conntrack_colo nfnetlink_colo xt_PMYCOLO xt_SECCOLO
+MODDIR = $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)
+DEPMOD ?= depmod
+# depmod of a staging root (INSTALL_MOD_PATH) that holds only our modules.
+depmod = $(DEPMOD) $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
+
+install: all man-pages
+	@test -n "$(KVER)" || { echo "install: no kernel release for KDIR=$(KDIR)" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(SRC) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) CONFIG_MODULE_SIG_ALL= modules_install
-	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
+	$(depmod)
 	$(MAKE) -C iptables-ext install
 	$(MAKE) -C tools install
 
 uninstall:
-	rm -f $(addprefix $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/,\
-		nf_conntrack_colo.ko nfnetlink_colo.ko xt_PMYCOLO.ko xt_SECCOLO.ko)
-	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
+	@test -n "$(KVER)" || { echo "uninstall: no kernel release for KDIR=$(KDIR)" >&2; exit 1; }
+	rm -f $(foreach m,$(COLO_MODULES),$(foreach z,.ko .ko.gz .ko.xz .ko.zst,\
+		$(MODDIR)/$(m)/$(m)$(z)))
+	rmdir $(addprefix $(MODDIR)/,$(COLO_MODULES)) 2>/dev/null || true
+	if [ -d $(INSTALL_MOD_PATH)/lib/modules/$(KVER) ]; then $(depmod); fi
 	$(MAKE) -C iptables-ext uninstall
 	$(MAKE) -C tools uninstall
+
+# Man pages: coloctl.8, colo-proxy-setup.8 and colo-proxy-targets.8 (made
+# from the iptables-extensions fragments); 'man' also checks them.
+man-pages:
+	$(MAKE) -C iptables-ext man
+
+man: man-pages
+	scripts/man-lint.sh iptables-ext/colo-proxy-targets.8 tools/coloctl.8 \
+		tools/colo-proxy-setup.8
+
+.PHONY: man-pages
+
+# make install / uninstall into a staging root, checked file by file.
+install-test:
+	tests/install-test.sh
+
+# DKMS: the module sources as dkms wants them in /usr/src/NAME-VERSION;
+# then 'dkms install colo-proxy/$(VERSION)'.
+DKMS_SRC := $(DESTDIR)/usr/src/colo-proxy-$(VERSION)
+dkms-src:
+	install -d $(DKMS_SRC)
+	cp --parents Makefile Kbuild dkms.conf $(wildcard */Kbuild) \
+		$(filter-out %.mod.c,$(wildcard $(addsuffix /*.[ch],$(COLO_MODULES)))) \
+		$(wildcard include/net/netfilter/*.h include/uapi/linux/netfilter/*.h) \
+		$(DKMS_SRC)/
+
+# dkms add + build against every installed kernel's headers, in a private
+# dkms tree (the system's stays untouched).
+dkms-check:
+	scripts/dkms-check.sh

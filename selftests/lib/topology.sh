@@ -26,6 +26,9 @@
 #
 # Source it after lib/guest.sh, then:
 #   topo_create             namespaces, links, bridges, the mirror
+#   topo_create --bare      the same hosts before colo-proxy-setup: no
+#                           mirror, and the SVM's port on a bridge br0 of
+#                           its own (Xen's xenbr0), not on colobr0
 #   topo_services           the identical services in PVM and SVM
 #   topo_primary_dies       the primary host vanishes
 #   topo_svm_takes_over     the secondary attaches the SVM to the switch
@@ -119,9 +122,12 @@ topo_create() {
 
 	topo_br_netfilter "$TOPO_PRIMARY"
 	topo_bridge "$TOPO_PRIMARY" br0 eth0 vif
-	topo_mirror "$TOPO_PRIMARY" vif eth1
-
 	topo_br_netfilter "$TOPO_SECONDARY"
+	if [[ ${1:-} == --bare ]]; then
+		topo_bridge "$TOPO_SECONDARY" br0 vif
+		return
+	fi
+	topo_mirror "$TOPO_PRIMARY" vif eth1
 	topo_bridge "$TOPO_SECONDARY" colobr0 eth1 vif
 }
 
