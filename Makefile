@@ -112,6 +112,11 @@ vm-shell:
 
 .PHONY: unit vm vm-shell
 
+# Benchmark of the primary's compare path: figures and ratios, with and
+# without the proxy, in one guest run (not a test: it asserts no speed).
+bench: all
+	selftests/vm/run.sh -t 1800 -- selftests/bench/colo_bench.sh
+
 # The demo of a COLO pair needs the primary host's data path (xt_PMYCOLO),
 # which is not there yet: say so rather than show half a pair.
 demo:

@@ -1,21 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Failover keeps the client's TCP connection alive: a client downloads a
-# large file from the PVM; mid-transfer the primary host dies, the
-# hypervisor's socket on the secondary closes (the failover path), the SVM
-# joins the client's network, and the download completes with the right
-# bytes.
+# Failover keeps the client's TCP connections alive: a client downloads a
+# large file three times at once (twice over IPv4, once over IPv6) from the
+# PVM, through the primary's compare path (PMYCOLO, with `coloctl run`
+# standing in for the hypervisor on both hosts); mid-transfer the primary
+# host dies, the hypervisor's socket on the secondary closes (the failover
+# path), the SVM joins the client's network, and every download completes
+# with the right bytes.
 source "$(dirname "$0")/lib/guest.sh"
-TOPO_FILE_MB=${FAILOVER_MB:-256}
+TOPO_FILE_MB=${FAILOVER_MB:-192}
 source "$(dirname "$0")/lib/topology.sh"
 
 require_cmd socat tc python3 openssl iptables ip6tables sha256sum
-# Without the primary's hold-until-compared (xt_PMYCOLO, still to come), an
-# SVM flow can fall behind what the client acknowledged and stall after the
-# failover, now and then: a flaky test. Run it by hand meanwhile.
-[[ ${COLO_FAILOVER:-} == 1 ]] ||
-	skip "needs the primary's compare path to be reliable; COLO_FAILOVER=1 runs it"
 load_colo_modules
 topo_create
 topo_services
@@ -23,6 +20,7 @@ tmp=$(mktemp -d)
 
 cleanup() {
 	[[ -n ${owner:-} ]] && kill "$owner" 2>/dev/null
+	[[ -n ${primary_owner:-} ]] && kill "$primary_owner" 2>/dev/null
 	topo_stop_services
 	rm -rf "$tmp"
 }
@@ -36,23 +34,31 @@ for i in $(seq 50); do
 	sleep 0.1
 done
 
+# The primary holds the PVM's output until the SVM's matches it.
+for ipt in iptables ip6tables; do
+	P "$ipt" -t mangle -I PREROUTING -m physdev --physdev-in vif \
+		-j PMYCOLO --index 1 --forward-dev eth1
+done
+ip netns exec "$TOPO_PRIMARY" "$COLOCTL" run 1 --mode primary \
+	>"$tmp/primary.log" 2>&1 &
+primary_owner=$!
+for i in $(seq 50); do
+	grep -q '^ready' "$tmp/primary.log" && break
+	sleep 0.1
+done
+
 # Slow the client's side so that the downloads are in flight when the
-# primary dies. The PVM's output is delayed a little: the SVM must have
-# sent whatever the client acknowledges, as PMYCOLO's hold-until-compared
-# guarantees on a real primary; a lagging SVM would discard those acks.
+# primary dies.
 ip netns exec "$TOPO_SWITCH" tc qdisc add dev sw-client root tbf \
-	rate 80mbit burst 128k latency 400ms
-ip netns exec "$TOPO_PVM" tc qdisc add dev eth0 root netem delay 150ms limit 100000
-# Nor may the SVM give up on segments that only the PVM's delayed copies get
-# acknowledged: no retransmission timeout shorter than the delay allows.
-ip -n "$TOPO_SVM" route replace 10.0.0.0/24 dev eth0 rto_min 3s
-ip -n "$TOPO_SVM" -6 route replace fd00::/64 dev eth0 rto_min 3s
+	rate 200mbit burst 256k latency 400ms
 big=$(topo_file "$TOPO_FILE_MB")
-# Several concurrent downloads wait for PMYCOLO: without its hold, one
-# SVM flow can still fall behind what the client acknowledged and stall.
-downloads=(big)
+downloads=(big s1 s3)
 pids=()
-C timeout 240 socat -u "TCP:$VM_IP4:$PORT_FILE" "CREATE:$tmp/big" &
+for dl in big s1; do
+	C timeout 300 socat -u "TCP:$VM_IP4:$PORT_FILE" "CREATE:$tmp/$dl" &
+	pids+=($!)
+done
+C timeout 300 socat -u "TCP6:[$VM_IP6]:$PORT_FILE" "CREATE:$tmp/s3" &
 pids+=($!)
 
 # Mid-transfer of every download: the primary host goes away once the
@@ -74,12 +80,18 @@ at=()
 for dl in "${downloads[@]}"; do
 	at+=("$dl:$(($(size "$tmp/$dl") >> 20))MiB")
 done
+matched=$(colo_stat "$TOPO_PRIMARY" 1 pkts_matched)
+requested=$(colo_stat "$TOPO_PRIMARY" 1 checkpoints_requested)
 topo_primary_dies
+kill "$primary_owner" 2>/dev/null
+primary_owner=
 kill -TERM "$owner"
 wait "$owner" || true
 owner=
 topo_svm_takes_over
 echo "the primary died with ${at[*]} of $TOPO_FILE_MB MiB downloaded"
+check "the primary compared the downloads ($matched matched, $requested checkpoints)" \
+	'((matched > 1000))'
 if ((max_at < (TOPO_FILE_MB << 20))); then
 	pass "every download was in flight when the primary died"
 else

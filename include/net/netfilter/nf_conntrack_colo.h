@@ -212,17 +212,15 @@ struct nf_conn_colo {
 	u8	reserved;
 	u32	generation;	/* of the instance when it claimed the flow */
 	u32	checkpoint_epoch; /* of the instance, last seen by the flow */
-	union {
-		struct {
-			u32	isn_svm;
-			u32	isn_pvm;
-			u32	peer_next;	/* peer's seq after its SYN */
-		} sec;
-		struct {
-			u32	compared_seq;
-			u32	max_ack[2];	/* PVM, SVM */
-		} pmy;
-	};
+	/*
+	 * The secondary's. The primary keeps its flows in a table of its own,
+	 * keyed by the VM's output tuple (see xt_PMYCOLO/pmycolo_queue.c).
+	 */
+	struct {
+		u32	isn_svm;
+		u32	isn_pvm;
+		u32	peer_next;	/* peer's seq after its SYN */
+	} sec;
 };
 
 /* The flow's COLO state, or NULL when the flow is not COLO-tracked. */
