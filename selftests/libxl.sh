@@ -256,4 +256,15 @@ fi
 # (unloading warns about leaked instances, and a warning fails the test).
 rmmod colo_test_trigger
 check "every module unloads" "unload_colo_modules && ! lsmod | grep -q colo"
+
+# Protocol 28 taken by another module: nfnetlink_colo refuses to load and
+# says why.
+modprobe nf_conntrack_colo
+insmod "$TRIGGER" hold_netlink_colo=1
+check "protocol 28 taken by another module: nfnetlink_colo does not load" \
+	"! modprobe nfnetlink_colo 2>/dev/null"
+check "... and the kernel log says who is in the way" \
+	'dmesg | tail -n 5 | grep -q "another module owns it in this network namespace"'
+rmmod colo_test_trigger
+modprobe -r nf_conntrack_colo
 ksft_exit
