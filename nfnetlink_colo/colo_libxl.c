@@ -194,6 +194,7 @@ static int colo_libxl_query(struct net *net, u32 portid,
 {
 	struct colo_instance *inst;
 	struct sk_buff *reply;
+	struct sock *nl;
 	bool pending;
 	int err;
 
@@ -209,10 +210,15 @@ static int colo_libxl_query(struct net *net, u32 portid,
 	reply = colo_libxl_msg_new(nlh->nlmsg_seq, pending, GFP_KERNEL);
 	if (!reply)
 		return -ENOMEM;
-	/* The sender's socket lives: our kernel socket does too. */
+	/* The sender's socket holds the namespace: ours is still there. */
 	rcu_read_lock();
-	err = netlink_unicast(colo_libxl_sock_rcu(net), reply, portid,
-			      MSG_DONTWAIT);
+	nl = colo_libxl_sock_rcu(net);
+	if (nl) {
+		err = netlink_unicast(nl, reply, portid, MSG_DONTWAIT);
+	} else {
+		kfree_skb(reply);
+		err = -ENODEV;
+	}
 	rcu_read_unlock();
 	return err < 0 ? err : 0;
 }
