@@ -25,10 +25,10 @@ SRC := $(CURDIR)
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' $(SRC)/dkms.conf)
 export VERSION
 
-.PHONY: all modules userspace ext tools clean clean-modules check demo bench \
-	lint deps install uninstall man install-test dkms-src dkms-check
+.PHONY: all modules userspace ext tools selftests-bin clean clean-modules check \
+	demo bench lint deps install uninstall man install-test dkms-src dkms-check
 
-all: modules userspace
+all: modules userspace selftests-bin
 
 modules:
 	@test -n "$(KDIR)" || { echo "no kernel headers found: apt-get install linux-headers-amd64, or set KDIR" >&2; exit 1; }
@@ -42,6 +42,10 @@ ext:
 tools:
 	$(MAKE) -C tools
 
+# The selftests' own helpers: a libxl client and a test module.
+selftests-bin: modules
+	$(MAKE) -C selftests KDIR=$(KDIR)
+
 clean-modules:
 	$(MAKE) -C $(KDIR) M=$(SRC) clean
 
@@ -49,13 +53,14 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(SRC) clean
 	$(MAKE) -C iptables-ext clean
 	$(MAKE) -C tools clean
+	$(MAKE) -C selftests clean KDIR=$(KDIR)
 
 # Kernel style gates. checkpatch ships in Debian's linux-source tarball.
 KSRC_TAR ?= $(lastword $(sort $(wildcard /usr/src/linux-source-*.tar.xz)))
 CHECKPATCH := build/checkpatch/scripts/checkpatch.pl
 KERNEL_SOURCES = $(filter-out %.mod.c,$(wildcard nf_conntrack_colo/*.[ch] nfnetlink_colo/*.[ch] \
 	xt_PMYCOLO/*.[ch] xt_SECCOLO/*.[ch] include/net/netfilter/*.h \
-	include/uapi/linux/netfilter/*.h))
+	include/uapi/linux/netfilter/*.h selftests/kmod/*.c))
 
 $(CHECKPATCH):
 	@test -n "$(KSRC_TAR)" || { echo "checkpatch needs linux-source: apt-get install linux-source-6.1" >&2; exit 1; }
@@ -69,12 +74,14 @@ checkpatch: $(CHECKPATCH)
 		-f $(KERNEL_SOURCES)
 
 sparse:
-	$(MAKE) -C $(KDIR) M=$(SRC) C=2 CF="-D__CHECK_ENDIAN__" modules 2>&1 | \
+	{ $(MAKE) -C $(KDIR) M=$(SRC) C=2 CF="-D__CHECK_ENDIAN__" modules && \
+	  $(MAKE) -C selftests kmod KDIR=$(KDIR) C=2 CF="-D__CHECK_ENDIAN__"; } 2>&1 | \
 		tee build/sparse.log
 	@! grep -E "warning|error" build/sparse.log
 
 w1:
-	$(MAKE) -C $(KDIR) M=$(SRC) W=1 modules 2>&1 | tee build/w1.log
+	{ $(MAKE) -C $(KDIR) M=$(SRC) W=1 modules && \
+	  $(MAKE) -C selftests kmod KDIR=$(KDIR) W=1; } 2>&1 | tee build/w1.log
 	@! grep -E "warning:|error:" build/w1.log
 
 lint: checkpatch sparse w1

@@ -7,6 +7,8 @@
  * a generic netlink family instead (wire format: uapi nfnetlink_colo.h).
  * Instances belong to the network namespace of the requesting socket, and
  * by default to the socket itself: NETLINK_URELEASE tells us when it closes.
+ * Xen libxl's own raw netlink protocol drives the same instances
+ * (colo_libxl.c); its checkpoint requests leave through the notifier here.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -14,6 +16,8 @@
 #include <linux/netlink.h>
 #include <net/genetlink.h>
 #include <net/netfilter/nf_conntrack_colo.h>
+#include <linux/netfilter/colo_libxl.h>
+#include "colo_libxl.h"
 
 static struct genl_family colo_genl_family;
 
@@ -330,6 +334,10 @@ static void colo_nl_checkpoint_requested(struct colo_instance *inst,
 	struct sk_buff *skb, *copy;
 	void *hdr;
 
+	/* libxl's socket first: it is what checkpoints; monitors follow. */
+	if (owner.portid && owner.protocol == NETLINK_COLO)
+		colo_libxl_checkpoint_requested(net, owner.portid, inst->index);
+
 	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
 	if (!skb)
 		goto err;
@@ -384,11 +392,16 @@ static int __init nfnetlink_colo_init(void)
 	err = netlink_register_notifier(&colo_nl_release_notifier);
 	if (err)
 		goto err_family;
-	err = colo_notifier_register(&colo_nl_notifier);
+	err = colo_libxl_init();
 	if (err)
 		goto err_release_notifier;
+	err = colo_notifier_register(&colo_nl_notifier);
+	if (err)
+		goto err_libxl;
 	return 0;
 
+err_libxl:
+	colo_libxl_exit();
 err_release_notifier:
 	netlink_unregister_notifier(&colo_nl_release_notifier);
 err_family:
@@ -399,6 +412,7 @@ err_family:
 static void __exit nfnetlink_colo_exit(void)
 {
 	colo_notifier_unregister(&colo_nl_notifier);
+	colo_libxl_exit();
 	netlink_unregister_notifier(&colo_nl_release_notifier);
 	genl_unregister_family(&colo_genl_family);
 	/* Nobody is left to own or control them. */
@@ -409,5 +423,5 @@ module_init(nfnetlink_colo_init);
 module_exit(nfnetlink_colo_exit);
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("COLO proxy control plane (generic netlink)");
+MODULE_DESCRIPTION("COLO proxy control plane (generic netlink, Xen libxl's NETLINK_COLO)");
 MODULE_ALIAS_GENL_FAMILY(NFCOLO_GENL_NAME);

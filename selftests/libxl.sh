@@ -1,0 +1,270 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Xen libxl's COLO proxy protocol (raw netlink NETLINK_COLO, 28), driven by
+# colo_libxl_client exactly as libxl_colo_proxy.c drives it, on both hosts
+# of the COLO topology: INIT and the port-id index, the checkpoint request
+# and its answer, COLO_CHECKPOINT that never draws a reply, teardown when
+# the socket closes, namespaces, bad input, privilege, and the mode choice.
+#
+# Checkpoint requests come from selftests/kmod/colo_test_trigger.ko until
+# xt_PMYCOLO's compare path makes them: the same colo_request_checkpoint()
+# call, from the same (bottom halves off) context.
+source "$(dirname "$0")/lib/guest.sh"
+source "$(dirname "$0")/lib/topology.sh"
+
+require_cmd python3 ip setpriv
+CLIENT=$PROJECT_DIR/selftests/colo_libxl_client
+TRIGGER=$PROJECT_DIR/selftests/kmod/colo_test_trigger.ko
+MODE_PARAM=/sys/module/nfnetlink_colo/parameters/libxl_mode
+if [[ ! -x $CLIENT || ! -f $TRIGGER ]]; then
+	fail "selftests/colo_libxl_client and kmod/colo_test_trigger.ko are built (make)"
+	ksft_exit
+fi
+load_colo_modules || { fail "load modules"; ksft_exit; }
+insmod "$TRIGGER" || { fail "load colo_test_trigger"; ksft_exit; }
+topo_create
+tmp=$(mktemp -d)
+
+declare -A CL_IN CL_OUT CL_PID CL_HELLO
+cleanup() {
+	local name
+	for name in "${!CL_PID[@]}"; do
+		cl_stop "$name"
+	done
+	[[ -n ${mon_pid:-} ]] && kill "$mon_pid" 2>/dev/null
+	rmmod colo_test_trigger 2>/dev/null
+	[[ -w $MODE_PARAM ]] && echo auto >"$MODE_PARAM"
+	rm -rf "$tmp"
+}
+
+json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+# st NS INDEX EXPR: EXPR on instance INDEX's JSON status in NS (as d).
+st() { ip netns exec "$1" "$COLOCTL" status "$2" --json | json "$3"; }
+gone() { ! ip netns exec "$1" "$COLOCTL" status "$2" >/dev/null 2>&1; }
+
+wait_until() {
+	local _
+	for _ in $(seq 50); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Background processes must not hold the other clients' stdin open: a
+# client sees EOF only when the last writer goes.
+cl_close_fds() {
+	local fd
+	for fd in "${CL_IN[@]}" "${CL_OUT[@]}"; do
+		exec {fd}>&-
+	done
+}
+
+# cl_start NAME NS [-i INDEX]: a libxl client in NS. CL_HELLO[NAME] gets
+# what it said while setting up ("in-use 1 ready 2"); true if it is ready.
+cl_start() {
+	local name=$1 ns=$2 in out line
+	shift 2
+	mkfifo "$tmp/$name.in" "$tmp/$name.out"
+	(cl_close_fds; exec ip netns exec "$ns" "$CLIENT" "$@") \
+		<"$tmp/$name.in" >"$tmp/$name.out" &
+	CL_PID[$name]=$!
+	exec {in}>"$tmp/$name.in" {out}<"$tmp/$name.out"
+	CL_IN[$name]=$in
+	CL_OUT[$name]=$out
+	CL_HELLO[$name]=
+	while read -r -t 10 -u "$out" line; do
+		CL_HELLO[$name]+="${CL_HELLO[$name]:+ }$line"
+		[[ $line == in-use* ]] || break
+	done
+	[[ ${CL_HELLO[$name]} == *ready* ]]
+}
+
+# cl NAME CMD: one command, prints the client's one-line answer.
+cl() {
+	local line
+	echo "$2" >&"${CL_IN[$1]}"
+	read -r -t 15 -u "${CL_OUT[$1]}" line || line="no-answer"
+	echo "$line"
+}
+
+# cl_stop NAME: close the client's stdin: it closes its socket and exits.
+cl_stop() {
+	local in=${CL_IN[$1]} out=${CL_OUT[$1]}
+	[[ -n ${CL_PID[$1]:-} ]] || return 0
+	exec {in}>&-
+	wait "${CL_PID[$1]}" 2>/dev/null
+	exec {out}<&-
+	rm -f "$tmp/$1.in" "$tmp/$1.out"
+	unset "CL_PID[$1]"
+}
+
+# expect WHAT WANT CMD...: CMD's output must equal WANT.
+expect() {
+	local what=$1 want=$2 got
+	shift 2
+	got=$("$@" 2>&1) || true
+	if [[ $got == "$want" ]]; then
+		pass "$what"
+	else
+		fail "$what: got '$got', want '$want'"
+	fi
+}
+
+# request NS INDEX: the data path asks instance INDEX for a checkpoint.
+request() {
+	ip netns exec "$1" sh -c "echo $2 >/sys/module/colo_test_trigger/parameters/request"
+}
+
+# --- the mode: both target modules are loaded here ---
+echo auto >"$MODE_PARAM"
+cl_start x "$TOPO_PRIMARY"
+expect "auto mode, xt_PMYCOLO and xt_SECCOLO both loaded: INIT refused with EINVAL" \
+	"init-failed 22" echo "${CL_HELLO[x]}"
+cl_stop x
+check "... and the kernel log says how to choose" \
+	'dmesg | tail -n 20 | grep -q "set the libxl_mode parameter"'
+check "libxl_mode takes only auto, primary, secondary" \
+	'! echo bogus 2>/dev/null >"$MODE_PARAM" && [[ $(cat "$MODE_PARAM") == auto ]]'
+
+# --- primary host ---
+echo primary >"$MODE_PARAM"
+if cl_start a "$TOPO_PRIMARY"; then
+	pass "INIT with ack, libxl-style: ${CL_HELLO[a]}"
+else
+	fail "INIT: ${CL_HELLO[a]}"
+	ksft_exit
+fi
+expect "the instance is the port id: index 1, primary, owned by port 1" \
+	"1 primary active 1 False" \
+	st "$TOPO_PRIMARY" 1 '"%s %s %s %s %s" % (d["index"], d["mode"], d["state"], d["owner"], d["persistent"])'
+cl_start b "$TOPO_PRIMARY"
+expect "a second client: EADDRINUSE on 1, moves on to 2 (as libxl)" \
+	"in-use 1 ready 2" echo "${CL_HELLO[b]}"
+expect "instance 2 owned by port 2" "2 2" \
+	st "$TOPO_PRIMARY" 2 '"%s %s" % (d["index"], d["owner"])'
+
+expect "QUERY: no checkpoint pending" "pending 0" cl a query
+expect "libxl's wait with nothing to do: the receive times out" "timeout" \
+	cl a "wait 1"
+expect "COLO_CHECKPOINT: sent without ack" "sent" cl a checkpoint
+expect "... draws no reply at all" "none" cl a "recv 500"
+expect "... and counts as a completed checkpoint" "1" \
+	st "$TOPO_PRIMARY" 1 'd["stats"]["checkpoints_done"]'
+
+# The checkpoint request: libxl's socket and the genl monitors get it.
+(cl_close_fds; exec ip netns exec "$TOPO_PRIMARY" timeout 30 "$COLOCTL" \
+	monitor --count 1) >"$tmp/monitor" 2>&1 &
+mon_pid=$!
+monitor_joined() {
+	ip netns exec "$TOPO_PRIMARY" awk '$2 == 16 && $4 != "00000000" { f = 1 } END { exit !f }' /proc/net/netlink
+}
+wait_until monitor_joined
+sleep 0.5
+check "data path asks instance 1 for a checkpoint" "request $TOPO_PRIMARY 1"
+expect "libxl's wait: COLO_QUERY_CHECKPOINT, is_checkpoint true" "request 1" \
+	cl a wait
+expect "QUERY now: pending" "pending 1" cl a query
+expect "another libxl socket gets nothing" "none" cl b "recv 300"
+check "coloctl monitor (genl events group) still sees the request" \
+	'wait "$mon_pid" && grep -q "index 1 reason miscompare" "$tmp/monitor"'
+mon_pid=
+check "a second request while one is pending is not sent" \
+	"! request $TOPO_PRIMARY 1 2>/dev/null"
+expect "... nothing more arrives" "none" cl a "recv 300"
+cl a checkpoint >/dev/null
+expect "COLO_CHECKPOINT clears the pending request" "pending 0" cl a query
+
+# genl on a libxl-owned instance: the same instance, the same semantics.
+request "$TOPO_PRIMARY" 1
+expect "request again: libxl gets it" "request 1" cl a wait
+check "genl DO_CHECKPOINT on the libxl-owned instance" \
+	'ip netns exec "$TOPO_PRIMARY" "$COLOCTL" checkpoint 1'
+expect "... clears what libxl sees" "pending 0" cl a query
+expect "... and libxl's socket gets nothing from genl" "none" cl a "recv 300"
+
+# Errors reach only a request that asked for an ack.
+expect "FAILOVER (acked) on instance 2" "ok" cl b failover
+expect "COLO_CHECKPOINT after failover (the kernel refuses it): no reply" \
+	"sent none" eval 'echo $(cl b checkpoint) $(cl b "recv 500")'
+check "... the refusal is in the kernel log instead" \
+	'dmesg | tail -n 20 | grep -q "libxl port 2, message type 18: .*not sent: no ack asked"'
+expect "RESET (acked): ok" "ok" cl b reset
+expect "... active again" "active" st "$TOPO_PRIMARY" 2 'd["state"]'
+
+# Bad input: no reply unless acked, no crash, no kernel warning.
+for msg in "17 0 16" "99 1 16" "3 1 16" "18 1 8" "18 1 15" "18 1 1" \
+	"20 1 80" "21 1 16" "19 2 16"; do
+	r=$(cl a "raw $msg")
+	[[ $r == sent ]] || fail "raw $msg: $r"
+done
+expect "short, unknown, control and non-request messages: no reply" \
+	"none" cl a "recv 500"
+expect "unknown type with NLM_F_ACK: EOPNOTSUPP" "error 95" \
+	eval 'cl a "raw 99 5 16" >/dev/null; cl a "recv 1000"'
+expect "INIT again by the owner (with ack): ok, idempotent" "error 0" \
+	eval 'cl a "raw 20 5 16" >/dev/null; cl a "recv 1000"'
+expect "the instance survived it all" "pending 0" cl a query
+
+# Privilege: INIT needs CAP_NET_ADMIN in the namespace's user namespace.
+expect "an unprivileged INIT is refused: EPERM" "init-failed 1" \
+	ip netns exec "$TOPO_PRIMARY" setpriv --reuid=65534 --regid=65534 \
+	--clear-groups --inh-caps=-all --bounding-set=-all "$CLIENT" -i 7
+check "... and created nothing" "gone $TOPO_PRIMARY 7"
+
+# --- secondary host: its own index 1 ---
+echo secondary >"$MODE_PARAM"
+cl_start s "$TOPO_SECONDARY"
+expect "secondary host: index 1 again (namespaces are independent)" \
+	"ready 1" echo "${CL_HELLO[s]}"
+expect "... a secondary, owned by port 1" "secondary 1" \
+	st "$TOPO_SECONDARY" 1 '"%s %s" % (d["mode"], d["owner"])'
+expect "... the primary's index 1 is untouched" "primary 1" \
+	st "$TOPO_PRIMARY" 1 '"%s %s" % (d["mode"], d["owner"])'
+request "$TOPO_SECONDARY" 1
+expect "a request on the secondary reaches its own libxl only" \
+	"request 1 none" eval 'echo $(cl s wait) $(cl a "recv 300")'
+
+# --- teardown with the socket ---
+cl_stop a
+check "primary: closing libxl's socket tears the instance down" \
+	"wait_until gone $TOPO_PRIMARY 1"
+failed_over() {
+	[[ $(st "$TOPO_SECONDARY" 1 '"%s %s" % (d["state"], d["persistent"])') == "failed-over True" ]]
+}
+cl_stop s
+check "secondary: closing it fails over (persistent, offsets kept)" \
+	"wait_until failed_over"
+ip netns exec "$TOPO_SECONDARY" "$COLOCTL" destroy 1
+cl_stop b
+
+# --- auto mode with one target module loaded ---
+echo auto >"$MODE_PARAM"
+if modprobe -r xt_PMYCOLO; then
+	mkns nsx
+	cl_start x "$nsx"
+	expect "auto mode, only xt_SECCOLO loaded: a secondary" "ready 1 secondary" \
+		eval 'echo ${CL_HELLO[x]} $(st "$nsx" 1 "d[\"mode\"]")'
+	cl_stop x
+	ip netns del "$nsx"
+else
+	fail "unload xt_PMYCOLO for the auto-mode check"
+fi
+
+# Nothing leaked: no socket holds the module, no instance is left behind
+# (unloading warns about leaked instances, and a warning fails the test).
+rmmod colo_test_trigger
+check "every module unloads" "unload_colo_modules && ! lsmod | grep -q colo"
+
+# Protocol 28 taken by another module: nfnetlink_colo refuses to load and
+# says why.
+modprobe nf_conntrack_colo
+insmod "$TRIGGER" hold_netlink_colo=1
+check "protocol 28 taken by another module: nfnetlink_colo does not load" \
+	"! modprobe nfnetlink_colo 2>/dev/null"
+check "... and the kernel log says who is in the way" \
+	'dmesg | tail -n 5 | grep -q "another module owns it in this network namespace"'
+rmmod colo_test_trigger
+modprobe -r nf_conntrack_colo
+ksft_exit
