@@ -154,6 +154,12 @@ learned=$(colo_stat "$TOPO_SECONDARY" 1 flows_learned)
 check "SECCOLO learned the mirrored TCP flows ($learned, want >= 2)" '((learned >= 2))'
 pkts=$(P iptables -t mangle -L PREROUTING -v -x -n | awk '/PMYCOLO/ { print $1 }')
 check "the PMYCOLO rule saw the PVM's packets ($pkts)" '((pkts > 0))'
+matched=$(colo_stat "$TOPO_PRIMARY" 1 pkts_matched)
+captured=$(colo_stat "$TOPO_PRIMARY" 1 svm_pkts_captured)
+check "the primary compared them with the SVM's from sec_dev ($matched matched, $captured captured)" \
+	'((matched > 100 && captured > 100))'
+check "identical VMs: no checkpoint requested" \
+	'(($(colo_stat "$TOPO_PRIMARY" 1 checkpoints_requested) == 0))'
 
 # --- teardown ------------------------------------------------------------------
 # The hypervisor lets go of its instances, then runs the script.

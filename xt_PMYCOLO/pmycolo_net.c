@@ -17,9 +17,12 @@
  * the comparator and drops the rest (ARP; also neighbour discovery and MLD,
  * which the comparator leaves alone), before any
  * other part of the stack sees it. The device may come and go: a netdevice
- * notifier follows it by name. Hooks are registered under RTNL from a work
- * item, as rule insertion may run under locks that the netdevice notifiers
- * of nf_tables take after RTNL.
+ * notifier follows it by name. Rule insertion registers the hook at once,
+ * without RTNL (nf_tables' notifier takes its mutex under RTNL, and our
+ * rules may be inserted under that mutex): a device that is being
+ * unregistered is already past NETREG_REGISTERED, and one whose
+ * unregistration starts later reaches our notifier only after we let go of
+ * pmycolo_mutex, which then takes the hook off again.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -27,8 +30,6 @@
 #include <linux/netdevice.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
-#include <linux/rtnetlink.h>
-#include <linux/workqueue.h>
 #include <net/netns/generic.h>
 #include "pmycolo.h"
 
@@ -47,10 +48,8 @@ struct pmycolo_fwd {
 };
 
 struct pmycolo_net {
-	struct net		*net;
 	unsigned int		rule_users;	/* anchors registered if > 0 */
 	struct list_head	fwds;
-	struct work_struct	fwd_work;
 };
 
 static unsigned int pmycolo_net_id __read_mostly;
@@ -151,7 +150,7 @@ static unsigned int pmycolo_capture(void *priv, struct sk_buff *skb,
 	return NF_DROP;
 }
 
-/* Under RTNL and pmycolo_mutex. */
+/* Under pmycolo_mutex; @dev is held by the caller or RTNL. */
 static void pmycolo_fwd_attach(struct net *net, struct pmycolo_fwd *fwd,
 			       struct net_device *dev)
 {
@@ -182,26 +181,6 @@ static void pmycolo_fwd_detach(struct net *net, struct pmycolo_fwd *fwd)
 	fwd->dev = NULL;
 }
 
-static void pmycolo_fwd_work(struct work_struct *work)
-{
-	struct pmycolo_net *pn = container_of(work, struct pmycolo_net,
-					      fwd_work);
-	struct pmycolo_fwd *fwd;
-	struct net_device *dev;
-
-	rtnl_lock();
-	mutex_lock(&pmycolo_mutex);
-	list_for_each_entry(fwd, &pn->fwds, node) {
-		if (fwd->dev)
-			continue;
-		dev = __dev_get_by_name(pn->net, fwd->name);
-		if (dev)
-			pmycolo_fwd_attach(pn->net, fwd, dev);
-	}
-	mutex_unlock(&pmycolo_mutex);
-	rtnl_unlock();
-}
-
 static struct pmycolo_fwd *pmycolo_fwd_find(struct pmycolo_net *pn,
 					    const char *name)
 {
@@ -217,6 +196,7 @@ int pmycolo_net_get(struct net *net, const char *fwd_dev, u32 index)
 {
 	struct pmycolo_net *pn = pmycolo_pernet(net);
 	struct pmycolo_fwd *fwd;
+	struct net_device *dev;
 	int err = 0;
 
 	mutex_lock(&pmycolo_mutex);
@@ -245,7 +225,12 @@ int pmycolo_net_get(struct net *net, const char *fwd_dev, u32 index)
 		strscpy(fwd->name, fwd_dev, sizeof(fwd->name));
 		fwd->index = index;
 		list_add_tail(&fwd->node, &pn->fwds);
-		schedule_work(&pn->fwd_work);
+		dev = dev_get_by_name(net, fwd_dev);
+		if (dev) {
+			if (READ_ONCE(dev->reg_state) == NETREG_REGISTERED)
+				pmycolo_fwd_attach(net, fwd, dev);
+			dev_put(dev);
+		}
 	}
 	fwd->users++;
 	pn->rule_users++;
@@ -316,21 +301,12 @@ static int __net_init pmycolo_net_init_net(struct net *net)
 {
 	struct pmycolo_net *pn = pmycolo_pernet(net);
 
-	pn->net = net;
 	INIT_LIST_HEAD(&pn->fwds);
-	INIT_WORK(&pn->fwd_work, pmycolo_fwd_work);
 	return 0;
-}
-
-static void __net_exit pmycolo_net_exit_net(struct net *net)
-{
-	/* Rules, and with them forward devices, go with their tables. */
-	cancel_work_sync(&pmycolo_pernet(net)->fwd_work);
 }
 
 static struct pernet_operations pmycolo_net_ops = {
 	.init	= pmycolo_net_init_net,
-	.exit	= pmycolo_net_exit_net,
 	.id	= &pmycolo_net_id,
 	.size	= sizeof(struct pmycolo_net),
 };
