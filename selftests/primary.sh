@@ -83,6 +83,20 @@ check "UDP echo (IPv4, IPv6)" \
 check "ICMP echo (IPv4, IPv6)" \
 	'C ping -q -c 5 -i 0.2 -W 5 $VM_IP4 >/dev/null &&
 	 C ping -q -c 5 -i 0.2 -W 5 $VM_IP6 >/dev/null'
+# A new connection on the same ports (the client's TIME_WAIT reused): the
+# secondary learns it anew and the primary compares it afresh.
+C sysctl -qw net.ipv4.tcp_tw_reuse=1
+relearned=$(colo_stat "$TOPO_SECONDARY" 1 flows_relearned)
+reuse_ok=1
+for i in 1 2; do
+	out=$(echo "reuse-$i" | C timeout 10 socat - \
+		"TCP:$VM_IP4:$PORT_ECHO,sourceport=50100,reuseaddr")
+	[[ $out == "reuse-$i" ]] || reuse_ok=0
+	sleep 1.5	# tcp_tw_reuse takes a TIME_WAIT port a second later
+done
+check "port reuse: both connections echo through the compare path" '((reuse_ok))'
+check "port reuse: the secondary learned the second one anew" \
+	'(($(colo_stat "$TOPO_SECONDARY" 1 flows_relearned) > relearned))'
 check "the PVM's output was held and matched with the SVM's" \
 	'(($(pstat pkts_matched) > 1000 && $(pstat svm_pkts_captured) > 1000))'
 check "identical services: no checkpoint requested" \

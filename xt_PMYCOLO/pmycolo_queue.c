@@ -46,6 +46,8 @@ struct pmycolo_flow {
 	struct pmycolo_key	key;
 	struct list_head	queue[2];	/* enum colo_cmp_side */
 	struct colo_cmp_tcp	tcp;
+	u32			syn_seq[2];	/* last SYN of each side */
+	u8			syn_known;	/* BIT(side): syn_seq valid */
 	unsigned long		last_seen;
 	bool			is_tcp;
 	bool			diverged;	/* hold all until the checkpoint */
@@ -140,6 +142,25 @@ static bool pmycolo_tcp_pure_ack(const struct colo_cmp_pkt *cmp)
 			      (COLO_TCP_SYN | COLO_TCP_FIN | COLO_TCP_RST));
 }
 
+/*
+ * A SYN that is not a retransmission, on a flow whose comparison is under
+ * way: a new connection reuses the ports (TIME_WAIT reuse). What was
+ * compared belongs to the old one: start afresh.
+ */
+static void pmycolo_tcp_syn(struct pmycolo_flow *flow, enum colo_cmp_side side,
+			    u32 seq)
+{
+	if ((flow->syn_known & BIT(side)) && flow->syn_seq[side] == seq)
+		return;
+	if (flow->tcp.flags & COLO_CMP_F_SEQ_KNOWN) {
+		memset(&flow->tcp, 0, sizeof(flow->tcp));
+		flow->syn_known = 0;
+		flow->diverged = false;
+	}
+	flow->syn_seq[side] = seq;
+	flow->syn_known |= BIT(side);
+}
+
 static void pmycolo_event(struct colo_event *ev, u8 reason,
 			  const struct pmycolo_flow *flow)
 {
@@ -196,6 +217,8 @@ static int pmycolo_enqueue(struct pmycolo_inst *pi,
 	}
 	flow->last_seen = jiffies;
 	if (flow->is_tcp) {
+		if (pkt->cmp.tcp_flags & COLO_TCP_SYN)
+			pmycolo_tcp_syn(flow, side, pkt->cmp.seq);
 		colo_cmp_tcp_note(&flow->tcp, side, &pkt->cmp);
 		/* Its ack is all the comparator wants of an SVM pure ACK. */
 		if (side == COLO_CMP_SVM && pmycolo_tcp_pure_ack(&pkt->cmp))
