@@ -129,11 +129,14 @@ bench: all
 # the pair, a download with live counters, a divergence and its checkpoint,
 # the primary's death and the failover; exits with the demo's status. Built
 # for the kernel the guest boots, in a sub-make after 'deps' (as check does).
+# DEMO_MB and DEMO_RATE (the download's size and speed) reach the guest.
 DEMO_TIMEOUT ?= 1200
 demo: deps
 	@kver=$$(scripts/kver.sh) && \
 	$(MAKE) --no-print-directory all KDIR=/lib/modules/$$kver/build && \
-	selftests/vm/run.sh -t $(DEMO_TIMEOUT) -k $$kver -- selftests/demo/colo_demo.sh
+	selftests/vm/run.sh -t $(DEMO_TIMEOUT) -k $$kver \
+		$(foreach v,DEMO_MB DEMO_RATE,$(if $($(v)),-e $(v)=$($(v)))) \
+		-- selftests/demo/colo_demo.sh
 
 # Install like a kernel module: modules into extra/ (INSTALL_MOD_PATH for a
 # staging root), depmod, the iptables extensions into xtables' directory,
