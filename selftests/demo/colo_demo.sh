@@ -194,8 +194,8 @@ off=$(size "$tmp/primary.log")
 ip netns exec "$TOPO_CLIENT" timeout 120 socat -u "TCP:$VM_IP4:$PORT_DIFF" \
 	"CREATE:$tmp/diff" &
 difffetch=$!
-watch_until primary 120 '! kill -0 $difffetch 2>/dev/null &&
-	tail -c +$((off + 1)) "$tmp/primary.log" | grep -q "^checkpoint done"'
+watch_until primary 120 '! kill -0 $difffetch 2>/dev/null'
+watch_until primary 20 'tail -c +$((off + 1)) "$tmp/primary.log" | grep -q "^checkpoint done"'
 wait "$difffetch"
 diff_rc=$?
 say "the hypervisor stand-in on the primary said:"
