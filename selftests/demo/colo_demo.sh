@@ -161,9 +161,9 @@ rules() {
 # standin HOST LOG: whether the stand-in writing LOG is ready, said once.
 standin() {
 	if wait_log "$2" '^ready' 10; then
-		say "$1: hypervisor stand-in (coloctl run): $(grep -m1 '^ready' "$2")"
+		say "$(printf '%-10s' "$1:") hypervisor stand-in (coloctl run): $(grep -m1 '^ready' "$2")"
 	else
-		say "$1: hypervisor stand-in did not start: $(head -n 3 "$2")"
+		say "$(printf '%-10s' "$1:") hypervisor stand-in did not start: $(head -n 3 "$2")"
 		return 1
 	fi
 }
