@@ -17,18 +17,6 @@ json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.arg
 # st INDEX EXPR: EXPR evaluated on instance INDEX's JSON status (as d).
 st() { c status "$1" --json | json "$2"; }
 
-# expect WHAT WANT CMD...: CMD's output must equal WANT.
-expect() {
-	local what=$1 want=$2 got
-	shift 2
-	got=$("$@" 2>&1) || true
-	if [[ $got == "$want" ]]; then
-		pass "$what"
-	else
-		fail "$what: got '$got', want '$want'"
-	fi
-}
-
 # expect_fail WHAT TEXT CMD...: CMD must exit 1 and say TEXT on stderr.
 expect_fail() {
 	local what=$1 text=$2 out rc=0

@@ -26,26 +26,16 @@ cleanup() {
 }
 
 topo_seccolo 1
-ip netns exec "$TOPO_SECONDARY" "$COLOCTL" run 1 --mode secondary \
-	>"$tmp/owner.log" 2>&1 &
-owner=$!
-for i in $(seq 50); do
-	grep -q '^ready' "$tmp/owner.log" && break
-	sleep 0.1
-done
+colo_run "$TOPO_SECONDARY" 1 secondary "$tmp/owner.log"
+owner=$COLO_RUN_PID
 
 # The primary holds the PVM's output until the SVM's matches it.
 for ipt in iptables ip6tables; do
 	P "$ipt" -t mangle -I PREROUTING -m physdev --physdev-in vif \
 		-j PMYCOLO --index 1 --forward-dev eth1
 done
-ip netns exec "$TOPO_PRIMARY" "$COLOCTL" run 1 --mode primary \
-	>"$tmp/primary.log" 2>&1 &
-primary_owner=$!
-for i in $(seq 50); do
-	grep -q '^ready' "$tmp/primary.log" && break
-	sleep 0.1
-done
+colo_run "$TOPO_PRIMARY" 1 primary "$tmp/primary.log"
+primary_owner=$COLO_RUN_PID
 
 # Slow the client's side so that the downloads are in flight when the
 # primary dies.

@@ -43,15 +43,6 @@ json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.arg
 st() { ip netns exec "$1" "$COLOCTL" status "$2" --json | json "$3"; }
 gone() { ! ip netns exec "$1" "$COLOCTL" status "$2" >/dev/null 2>&1; }
 
-wait_until() {
-	local _
-	for _ in $(seq 50); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # Background processes must not hold the other clients' stdin open: a
 # client sees EOF only when the last writer goes.
 cl_close_fds() {
@@ -98,18 +89,6 @@ cl_stop() {
 	exec {out}<&-
 	rm -f "$tmp/$1.in" "$tmp/$1.out"
 	unset "CL_PID[$1]"
-}
-
-# expect WHAT WANT CMD...: CMD's output must equal WANT.
-expect() {
-	local what=$1 want=$2 got
-	shift 2
-	got=$("$@" 2>&1) || true
-	if [[ $got == "$want" ]]; then
-		pass "$what"
-	else
-		fail "$what: got '$got', want '$want'"
-	fi
 }
 
 # request NS INDEX: the data path asks instance INDEX for a checkpoint.

@@ -15,21 +15,10 @@ ca() { ip netns exec "$nsa" "$COLOCTL" "$@"; }
 cb() { ip netns exec "$nsb" "$COLOCTL" "$@"; }
 json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
-# wait_until CMD...: poll for up to 5 s until CMD succeeds.
-wait_until() {
-	local i
-	for i in $(seq 50); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # run_owner NS INDEX MODE: the hypervisor stand-in owns INDEX; sets owner_pid.
 run_owner() {
-	ip netns exec "$1" "$COLOCTL" run "$2" --mode "$3" >"$tmp/run-$2.log" 2>&1 &
-	owner_pid=$!
-	wait_until grep -q '^ready' "$tmp/run-$2.log"
+	colo_run "$1" "$2" "$3" "$tmp/run-$2.log"
+	owner_pid=$COLO_RUN_PID
 }
 
 gone() { ! ca status "$1" >/dev/null 2>&1; }

@@ -28,9 +28,8 @@ cleanup() {
 
 topo_seccolo 1
 S "$COLOCTL" init 1 --mode secondary
-ip netns exec "$TOPO_PRIMARY" "$COLOCTL" run 1 --mode primary \
-	>"$tmp/standin.log" 2>&1 &
-standin=$!
+colo_run "$TOPO_PRIMARY" 1 primary "$tmp/standin.log"
+standin=$COLO_RUN_PID
 file=$(topo_file "$TOPO_FILE_MB")
 
 proxy() {	# proxy on|off

@@ -38,6 +38,43 @@ check() {
 }
 ksft_exit() { exit "$ksft_rc"; }
 
+# expect WHAT WANT CMD...: CMD's output must equal WANT.
+expect() {
+	local what=$1 want=$2 got
+	shift 2
+	got=$("$@" 2>&1) || true
+	if [[ $got == "$want" ]]; then
+		pass "$what"
+	else
+		fail "$what: got '$got', want '$want'"
+	fi
+}
+
+# wait_until CMD...: poll for up to 5 s until CMD succeeds.
+wait_until() {
+	local _
+	for _ in $(seq 50); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# colo_run NS INDEX MODE LOG [ARG...]: `coloctl run` in NS stands in for the
+# hypervisor, owning instance INDEX; its output goes to LOG. Sets
+# COLO_RUN_PID (coloctl's own pid, to kill it: its socket closing is the
+# owner-close path) and returns once it is ready.
+colo_run() {
+	local ns=$1 index=$2 mode=$3 log=$4
+	shift 4
+	ip netns exec "$ns" "$COLOCTL" run "$index" --mode "$mode" "$@" \
+		>"$log" 2>&1 &
+	COLO_RUN_PID=$!
+	wait_until grep -q '^ready' "$log" && return 0
+	echo "coloctl run did not start: $(cat "$log")" >&2
+	return 1
+}
+
 # require_cmd CMD...: skip the test unless every CMD is available.
 require_cmd() {
 	local c
