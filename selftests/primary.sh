@@ -173,7 +173,10 @@ standin_stop
 
 # --- a small queue limit: checkpoints requested, nothing lost ---
 standin_start --queue-limit 16 --delay 20
+# The SVM's copies come 100 ms late: the PVM's queue must grow past 16.
+S tc qdisc add dev eth1 root netem delay 100ms limit 100000
 download "TCP:$VM_IP4" $PORT_FILE "$tmp/ql"
+S tc qdisc del dev eth1 root
 check "queue limit: the download arrives intact" 'cmp -s "$tmp/ql" "$file"'
 check "queue limit: a queue-full checkpoint was requested" \
 	'(($(pstat req_queue_full) >= 1))'

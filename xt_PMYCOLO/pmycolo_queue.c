@@ -14,8 +14,8 @@
  *
  * A checkpoint is requested on a miscompare, on a held packet older than
  * the instance's compare timeout (checked every tick), and on a queue over
- * the instance's limit. Packets are still held past the limit, up to four
- * times it, and only then dropped, counted and logged.
+ * the instance's limit. Packets are still held past the limit, up to 1024
+ * more, and only then dropped, counted and logged.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -36,8 +36,11 @@
 /* A flow with empty queues is forgotten after this long without packets. */
 #define PMYCOLO_FLOW_IDLE	(30 * HZ)
 #define PMYCOLO_MAX_TICK	(HZ / 10)
-/* Past its limit, a queue still holds this many times the limit. */
-#define PMYCOLO_HARD_LIMIT	4
+/*
+ * Past its limit, a queue still holds this many packets more while the
+ * checkpoint it asked for is awaited: what the VM sends meanwhile.
+ */
+#define PMYCOLO_HEADROOM	1024
 
 struct pmycolo_flow {
 	struct hlist_node	node;		/* pmycolo_inst.hash */
@@ -206,7 +209,7 @@ static int pmycolo_enqueue(struct pmycolo_inst *pi,
 		spin_unlock_bh(&pi->lock);
 		return -ESHUTDOWN;
 	}
-	if (pi->held[side] >= PMYCOLO_HARD_LIMIT * limit) {
+	if (pi->held[side] >= limit + PMYCOLO_HEADROOM) {
 		spin_unlock_bh(&pi->lock);
 		return -ENOBUFS;
 	}
@@ -328,7 +331,7 @@ unsigned int pmycolo_hold_pvm(struct colo_instance *inst,
 	if (err == -ESHUTDOWN)
 		return XT_CONTINUE;
 	if (err == -ENOBUFS)
-		pr_warn_ratelimited("instance %u: PVM queue at 4 times its limit and no checkpoint came: dropping\n",
+		pr_warn_ratelimited("instance %u: PVM queue 1024 over its limit and no checkpoint came: dropping\n",
 				    inst->index);
 drop:
 	colo_stat_inc(inst, NFCOLO_STATS_PKTS_DROPPED);
@@ -364,7 +367,7 @@ unsigned int pmycolo_capture_svm(struct colo_instance *inst,
 		return NF_STOLEN;
 	kfree(pkt);
 	if (err == -ENOBUFS)
-		pr_warn_ratelimited("instance %u: SVM queue at 4 times its limit and no checkpoint came: dropping\n",
+		pr_warn_ratelimited("instance %u: SVM queue 1024 over its limit and no checkpoint came: dropping\n",
 				    inst->index);
 drop:
 	colo_stat_inc(inst, NFCOLO_STATS_SVM_PKTS_FREED);

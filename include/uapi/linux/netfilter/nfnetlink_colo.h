@@ -149,7 +149,7 @@ enum nfcolo_stats {
 	NFCOLO_STATS_FLOWS_UNTRACKED,	/* existed before, or handshake missed */
 	NFCOLO_STATS_PKTS_ADJUSTED,
 	/* primary, again */
-	NFCOLO_STATS_PKTS_DROPPED,	/* PVM: no memory, queue 4x over, device gone */
+	NFCOLO_STATS_PKTS_DROPPED,	/* PVM: no memory, queue full, device gone */
 	NFCOLO_STATS_SVM_PKTS_LINK,	/* ARP, ND, MLD: dropped, not compared */
 	__NFCOLO_STATS_MAX
 };
