@@ -57,7 +57,7 @@ bulk() {
 	c0=$(cpu_busy)
 	w0=$(worker_ticks)
 	t0=$(date +%s%N)
-	C socat -u "TCP:$VM_IP4:$PORT_FILE" "CREATE:$tmp/dl" || return 1
+	C timeout 300 socat -u "TCP:$VM_IP4:$PORT_FILE" "CREATE:$tmp/dl" || return 1
 	t1=$(date +%s%N)
 	bulk_cpu=$(($(cpu_busy) - c0))
 	bulk_worker=$(($(worker_ticks) - w0))
@@ -67,7 +67,7 @@ bulk() {
 
 # rr: transactions per second of 64-byte request/responses.
 rr() {
-	C python3 "$reqresp" $VM_IP4 $PORT_ECHO "$TRANSACTIONS" |
+	C timeout 300 python3 "$reqresp" $VM_IP4 $PORT_ECHO "$TRANSACTIONS" |
 		awk '{ printf "%.0f\n", $1 / $4 }'
 }
 
