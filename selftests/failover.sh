@@ -30,10 +30,7 @@ colo_run "$TOPO_SECONDARY" 1 secondary "$tmp/owner.log"
 owner=$COLO_RUN_PID
 
 # The primary holds the PVM's output until the SVM's matches it.
-for ipt in iptables ip6tables; do
-	P "$ipt" -t mangle -I PREROUTING -m physdev --physdev-in vif \
-		-j PMYCOLO --index 1 --forward-dev eth1
-done
+topo_pmycolo 1
 colo_run "$TOPO_PRIMARY" 1 primary "$tmp/primary.log"
 primary_owner=$COLO_RUN_PID
 

@@ -50,10 +50,7 @@ download() {	# download ADDR PORT FILE
 
 topo_seccolo 1
 S "$COLOCTL" init 1 --mode secondary
-for ipt in iptables ip6tables; do
-	P "$ipt" -t mangle -I PREROUTING -m physdev --physdev-in vif \
-		-j PMYCOLO --index 1 --forward-dev eth1
-done
+topo_pmycolo 1
 file=$(topo_file "$TOPO_FILE_MB")
 small=$(topo_file 1)
 

@@ -28,10 +28,7 @@ pstat() { colo_stat "$TOPO_PRIMARY" 1 "$1"; }
 pair_on() {
 	topo_seccolo 1
 	S "$COLOCTL" init 1 --mode secondary
-	for ipt in iptables ip6tables; do
-		P "$ipt" -t mangle -I PREROUTING -m physdev --physdev-in vif \
-			-j PMYCOLO --index 1 --forward-dev eth1
-	done
+	topo_pmycolo 1
 	P "$COLOCTL" init 1 --mode primary
 }
 

@@ -177,10 +177,7 @@ say "secondary: $sec_rules SECCOLO rules on vif (iptables, ip6tables)"
 standin secondary "$tmp/secondary.log"
 sec_ready=$?
 
-for ipt in iptables ip6tables; do
-	P "$ipt" -t mangle -I PREROUTING -m physdev --physdev-in vif \
-		-j PMYCOLO --index 1 --forward-dev eth1
-done
+topo_pmycolo 1
 ip netns exec "$TOPO_PRIMARY" "$COLOCTL" run 1 --mode primary --delay 50 \
 	>"$tmp/primary.log" 2>&1 &
 pstandin=$!

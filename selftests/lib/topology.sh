@@ -30,6 +30,8 @@
 #                           mirror, and the SVM's port on a bridge br0 of
 #                           its own (Xen's xenbr0), not on colobr0
 #   topo_services           the identical services in PVM and SVM
+#   topo_seccolo INDEX      SECCOLO rules on the secondary
+#   topo_pmycolo INDEX      PMYCOLO rules on the primary (forward dev eth1)
 #   topo_primary_dies       the primary host vanishes
 #   topo_svm_takes_over     the secondary attaches the SVM to the switch
 # Names: $TOPO_CLIENT $TOPO_SWITCH $TOPO_PRIMARY $TOPO_PVM $TOPO_SECONDARY
@@ -138,6 +140,16 @@ topo_seccolo() {
 	for ipt in iptables ip6tables; do
 		S "$ipt" -t mangle -I PREROUTING -m physdev --physdev-in vif \
 			-j SECCOLO --index "$1"
+	done
+}
+
+# topo_pmycolo INDEX: the primary's PMYCOLO rules for the PVM's port, with
+# eth1 as the forward device.
+topo_pmycolo() {
+	local ipt
+	for ipt in iptables ip6tables; do
+		P "$ipt" -t mangle -I PREROUTING -m physdev --physdev-in vif \
+			-j PMYCOLO --index "$1" --forward-dev eth1
 	done
 }
 
