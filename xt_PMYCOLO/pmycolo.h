@@ -79,7 +79,7 @@ void pmycolo_net_exit(void);
 
 /* Serialises rule (un)registration, device events and instance lists. */
 extern struct mutex pmycolo_mutex;
-void pmycolo_inst_link(struct net *net, struct pmycolo_inst *pi);
+void pmycolo_inst_link(struct pmycolo_inst *pi);
 void pmycolo_inst_unlink(struct pmycolo_inst *pi);
 
 #endif /* _PMYCOLO_H */

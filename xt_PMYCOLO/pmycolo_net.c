@@ -210,8 +210,11 @@ int pmycolo_net_get(struct net *net, const char *fwd_dev, u32 index)
 	if (!pn->rule_users) {
 		err = nf_register_net_hooks(net, pmycolo_anchor_ops,
 					    ARRAY_SIZE(pmycolo_anchor_ops));
-		if (err)
+		if (err) {
+			pr_info_ratelimited("cannot register the release hooks: error %d\n",
+					    err);
 			goto out;
+		}
 	}
 	if (!fwd) {
 		fwd = kzalloc(sizeof(*fwd), GFP_KERNEL);

@@ -264,6 +264,14 @@ noted:
 	return 0;
 }
 
+static void pmycolo_warn_full(const struct colo_instance *inst,
+			      enum colo_cmp_side side)
+{
+	pr_warn_ratelimited("instance %u: %s queue %u over its limit and no checkpoint came: dropping\n",
+			    inst->index, side == COLO_CMP_PVM ? "PVM" : "SVM",
+			    PMYCOLO_HEADROOM);
+}
+
 static struct pmycolo_inst *pmycolo_inst_of(struct colo_instance *inst)
 {
 	/* The role is published after its data: see colo_role_attach(). */
@@ -331,8 +339,7 @@ unsigned int pmycolo_hold_pvm(struct colo_instance *inst,
 	if (err == -ESHUTDOWN)
 		return XT_CONTINUE;
 	if (err == -ENOBUFS)
-		pr_warn_ratelimited("instance %u: PVM queue 1024 over its limit and no checkpoint came: dropping\n",
-				    inst->index);
+		pmycolo_warn_full(inst, COLO_CMP_PVM);
 drop:
 	colo_stat_inc(inst, NFCOLO_STATS_PKTS_DROPPED);
 	return NF_DROP;
@@ -367,8 +374,7 @@ unsigned int pmycolo_capture_svm(struct colo_instance *inst,
 		return NF_STOLEN;
 	kfree(pkt);
 	if (err == -ENOBUFS)
-		pr_warn_ratelimited("instance %u: SVM queue 1024 over its limit and no checkpoint came: dropping\n",
-				    inst->index);
+		pmycolo_warn_full(inst, COLO_CMP_SVM);
 drop:
 	colo_stat_inc(inst, NFCOLO_STATS_SVM_PKTS_FREED);
 	return NF_DROP;
@@ -659,7 +665,7 @@ static void pmycolo_inst_drop_dev(struct pmycolo_inst *pi,
 /* Under pmycolo_mutex: the instances of a namespace. */
 static LIST_HEAD(pmycolo_insts);
 
-void pmycolo_inst_link(struct net *net, struct pmycolo_inst *pi)
+void pmycolo_inst_link(struct pmycolo_inst *pi)
 {
 	mutex_lock(&pmycolo_mutex);
 	list_add_tail(&pi->net_node, &pmycolo_insts);
@@ -719,7 +725,7 @@ static int pmycolo_attach(struct colo_instance *inst)
 		return err;
 	}
 	inst->role_data = pi;
-	pmycolo_inst_link(pi->net, pi);
+	pmycolo_inst_link(pi);
 	return 0;
 }
 
