@@ -140,7 +140,7 @@ demo: deps
 
 # Install like a kernel module: modules into extra/ (INSTALL_MOD_PATH for a
 # staging root), depmod, the iptables extensions into xtables' directory,
-# coloctl, colo-proxy-setup and the man pages under PREFIX (all of them
+# coloctl, colo-qemu-agent, colo-proxy-setup and the man pages under PREFIX (all of them
 # under DESTDIR). uninstall removes exactly those files.
 INSTALL_MOD_DIR ?= extra
 COLO_MODULES := nf_conntrack_colo nfnetlink_colo xt_PMYCOLO xt_SECCOLO
@@ -165,13 +165,15 @@ uninstall:
 	$(MAKE) -C iptables-ext uninstall
 	$(MAKE) -C tools uninstall
 
-# Man pages: coloctl.8, colo-proxy-setup.8 and colo-proxy-targets.8 (made
-# from the iptables-extensions fragments); 'man' also checks them.
+# Man pages: coloctl.8, colo-qemu-agent.8, colo-proxy-setup.8 and
+# colo-proxy-targets.8 (made from the iptables-extensions fragments); 'man'
+# also checks them.
 man-pages:
 	$(MAKE) -C iptables-ext man
 
 man: man-pages
 	scripts/man-lint.sh iptables-ext/colo-proxy-targets.8 tools/coloctl.8 \
+		tools/colo-qemu-agent.8 \
 		tools/colo-proxy-setup.8
 
 .PHONY: man-pages

@@ -32,7 +32,9 @@ for m in "${modules[@]}"; do
 done
 want+=("${xtlibdir#/}/libxt_PMYCOLO.so" "${xtlibdir#/}/libxt_SECCOLO.so"
 	"${prefix#/}/sbin/coloctl" "${prefix#/}/sbin/colo-proxy-setup"
+	"${prefix#/}/sbin/colo-qemu-agent"
 	"${prefix#/}/share/man/man8/coloctl.8"
+	"${prefix#/}/share/man/man8/colo-qemu-agent.8"
 	"${prefix#/}/share/man/man8/colo-proxy-setup.8"
 	"${prefix#/}/share/man/man8/colo-proxy-targets.8")
 
@@ -63,8 +65,8 @@ fi
 for f in "${want[@]}"; do
 	check "installed: /$f" '[[ -f $root/$f && -s $root/$f ]]'
 done
-check "coloctl and colo-proxy-setup are executable" \
-	'[[ -x $root/$prefix/sbin/coloctl && -x $root/$prefix/sbin/colo-proxy-setup ]]'
+check "coloctl, colo-qemu-agent and colo-proxy-setup are executable" \
+	'[[ -x $root/$prefix/sbin/coloctl && -x $root/$prefix/sbin/colo-qemu-agent && -x $root/$prefix/sbin/colo-proxy-setup ]]'
 check "installed coloctl runs and says its version" \
 	'"$root/$prefix/sbin/coloctl" --version | grep -q "^coloctl $(sed -n "s/^PACKAGE_VERSION=\"\(.*\)\"$/\1/p" dkms.conf) "'
 unexpected=$(files | grep -vxF -f <(printf '%s\n' "${want[@]}") |
@@ -81,7 +83,7 @@ check "modinfo finds xt_SECCOLO in the staging root" \
 	'[[ $(modinfo -b "$root" -k "$kver" -F filename xt_SECCOLO) == "$root/lib/modules/$kver/extra/xt_SECCOLO/xt_SECCOLO.ko" ]]'
 check "modinfo: xt_PMYCOLO soft-depends on nfnetlink_colo" \
 	'modinfo -b "$root" -k "$kver" -F softdep xt_PMYCOLO | grep -q "post: nfnetlink_colo"'
-for f in coloctl colo-proxy-setup colo-proxy-targets; do
+for f in coloctl colo-qemu-agent colo-proxy-setup colo-proxy-targets; do
 	check "man page $f.8 renders without warnings" \
 		'scripts/man-lint.sh "$root/$prefix/share/man/man8/$f.8" >/dev/null'
 done
