@@ -1,0 +1,164 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# colo-qemu-agent against the real kernel instance, with a fake QEMU
+# (lib/fake_qmp.py) in place of the VM's QMP monitor:
+#
+#   colo_test_trigger.ko --request--> nfcolo instance --KERNEL_NOTIFY-->
+#   colo-qemu-agent --migrate-set-parameters--> fake QEMU --STOP, RESUME-->
+#   colo-qemu-agent --DO_CHECKPOINT--> nfcolo instance (checkpoints_done)
+#
+# Then COLO_EXIT fails the instance over, and the fake QEMU going away (or
+# the instance going away) ends the agent with its documented exit code.
+# The fake QEMU cannot copy a VM: what a checkpoint does to the VMs is the
+# real-VM tests' business.
+source "$(dirname "$0")/lib/guest.sh"
+
+require_cmd python3 ip
+AGENT=$PROJECT_DIR/tools/colo-qemu-agent
+FAKE_QMP=$PROJECT_DIR/selftests/lib/fake_qmp.py
+TRIGGER=$PROJECT_DIR/selftests/kmod/colo_test_trigger.ko
+[[ -x $AGENT && -f $TRIGGER ]] ||
+	{ fail "tools/colo-qemu-agent and kmod/colo_test_trigger.ko are built (make)"; ksft_exit; }
+load_colo_modules || { fail "load modules"; ksft_exit; }
+insmod "$TRIGGER" || { fail "load colo_test_trigger"; ksft_exit; }
+mkns ns
+tmp=$(mktemp -d)
+fake_pid='' agent_pid='' ctlfd=''
+
+cleanup() {
+	[[ -n $agent_pid ]] && kill "$agent_pid" 2>/dev/null
+	[[ -n $fake_pid ]] && kill "$fake_pid" 2>/dev/null
+	wait 2>/dev/null
+	rmmod colo_test_trigger 2>/dev/null
+	rm -rf "$tmp"
+}
+
+c() { ip netns exec "$ns" "$COLOCTL" "$@"; }
+json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+st() { c status "$1" --json 2>/dev/null | json "$2" 2>/dev/null; }
+done_is() { [[ $(st "$1" 'd["stats"]["checkpoints_done"]') == "$2" ]]; }
+state_is() { [[ $(st "$1" 'd["state"]') == "$2" ]]; }
+gone() { ! c status "$1" >/dev/null 2>&1; }
+request() { ip netns exec "$ns" sh -c "echo $1 >/sys/module/colo_test_trigger/parameters/request"; }
+logged() { grep -q -- "$2" "$1"; }
+agent_exited() { ! kill -0 "$agent_pid" 2>/dev/null; }
+
+# fake CMD: tell the fake QEMU (a FIFO held open here: never blocks).
+fake() { echo "$1" >&"$ctlfd"; }
+
+# start_pair NAME MODE socket|pty [AGENT-ARG...]: a fake QEMU in MODE (or
+# $FAKE_MODE) and an agent for instance 5 on it; returns once the agent is
+# ready.
+start_pair() {
+	local name=$1 mode=$2 kind=$3 qmp fmode=${FAKE_MODE:-$2}
+	shift 3
+	log=$tmp/$name.agent.log qlog=$tmp/$name.qmp.log ctl=$tmp/$name.ctl
+	mkfifo "$ctl"
+	[[ -n $ctlfd ]] && exec {ctlfd}>&-
+	exec {ctlfd}<>"$ctl"
+	if [[ $kind == pty ]]; then
+		python3 "$FAKE_QMP" --mode "$fmode" --pty "$tmp/$name.pty" \
+			--control "$ctl" --log "$qlog" &
+		fake_pid=$!
+		wait_until test -s "$tmp/$name.pty" || return 1
+		qmp=$(cat "$tmp/$name.pty")
+	else
+		qmp=$tmp/$name.qmp
+		python3 "$FAKE_QMP" --mode "$fmode" --socket "$qmp" \
+			--control "$ctl" --log "$qlog" &
+		fake_pid=$!
+		wait_until test -S "$qmp" || return 1
+	fi
+	ip netns exec "$ns" "$AGENT" --index 5 --mode "$mode" --qmp "$qmp" \
+		"$@" >"$log" 2>&1 &
+	agent_pid=$!
+	wait_until logged "$log" "ready" && return 0
+	echo "agent did not start: $(cat "$log")" >&2
+	return 1
+}
+
+# wait_agent: the agent ends (within 5 s); its exit status in $agent_rc.
+agent_rc=''
+wait_agent() {
+	wait_until agent_exited || return 1
+	agent_rc=0
+	wait "$agent_pid" || agent_rc=$?
+	agent_pid=''
+}
+
+# stop_fake: the fake QEMU goes away, if it has not already.
+stop_fake() {
+	fake close
+	wait "$fake_pid" 2>/dev/null
+	fake_pid=''
+}
+
+# ---- primary over a unix socket ----
+check "primary: agent ready on a unix socket" \
+	'start_pair p1 primary socket --checkpoint-interval 700'
+check "primary: the start checkpoint is done (STOP/RESUME -> DO_CHECKPOINT)" \
+	'wait_until done_is 5 1'
+check "primary: x-checkpoint-delay set to --checkpoint-interval" \
+	'logged "$qlog" "migrate-set-parameters {\"x-checkpoint-delay\": 700}"'
+check "primary: a kernel without CHECKPOINT_BEGIN: one-phase, said once" \
+	'[[ $(grep -c one-phase "$log") == 1 ]]'
+request 5
+check "primary: a kernel request draws migrate-set-parameters" \
+	'wait_until test "$(grep -c migrate-set-parameters "$qlog")" = 2'
+check "primary: ... whose STOP/RESUME complete the checkpoint" \
+	'wait_until done_is 5 2'
+check "primary: the checkpoint is logged with its reason and pause" \
+	'wait_until logged "$log" "checkpoint 2: reason miscompare, pause [0-9]* ms"'
+fake checkpoint
+check "primary: QEMU's own checkpoint is done and logged as periodic" \
+	'wait_until done_is 5 3 && wait_until logged "$log" "checkpoint 3: reason periodic"'
+fake "colo-exit request"
+check "primary: COLO_EXIT fails the instance over" \
+	'wait_until state_is 5 failed-over'
+stop_fake
+check "primary: QEMU closing after COLO_EXIT: the agent exits 0" \
+	'wait_agent && [[ $agent_rc == 0 ]]'
+check "primary: the agent gone, its instance is gone" 'wait_until gone 5'
+
+check "primary again: agent ready" 'start_pair p2 primary socket'
+stop_fake
+check "primary: QEMU gone while in COLO: the agent exits 4" \
+	'wait_agent && [[ $agent_rc == 4 ]] && logged "$log" "QEMU closed QMP"'
+check "primary: ... and the instance goes away" 'wait_until gone 5'
+
+# ---- secondary over a character device (a pty) ----
+check "secondary: agent ready on a character device" \
+	'start_pair s1 secondary pty'
+fake checkpoint
+check "secondary: RESUME is DO_CHECKPOINT" 'wait_until done_is 5 1'
+request 5 2>/dev/null
+check "secondary: no checkpoint requests go to QEMU" \
+	'! grep -q migrate-set-parameters "$qlog"'
+kill -USR1 "$agent_pid"
+check "secondary: SIGUSR1 sends x-colo-lost-heartbeat, COLO_EXIT fails over" \
+	'wait_until state_is 5 failed-over && logged "$qlog" x-colo-lost-heartbeat'
+stop_fake
+check "secondary: QEMU closing after COLO_EXIT: exit 0, the instance stays" \
+	'wait_agent && [[ $agent_rc == 0 ]] && state_is 5 failed-over'
+c destroy 5
+
+check "secondary again: agent ready" 'start_pair s2 secondary pty'
+stop_fake
+check "secondary: QEMU gone while in COLO: exit 4, the instance fails over and stays" \
+	'wait_agent && [[ $agent_rc == 4 ]] && wait_until state_is 5 failed-over'
+c destroy 5
+
+# ---- the instance goes away under the agent ----
+check "kernel gone: agent ready" 'start_pair k1 secondary socket'
+c destroy 5
+check "kernel gone: instance destroyed, the agent exits 5" \
+	'wait_agent && [[ $agent_rc == 5 ]] && logged "$log" "is gone"'
+stop_fake
+
+FAKE_MODE=none start_pair n1 primary socket
+check "VM not in COLO: exit 3, no instance" \
+	'wait_agent && [[ $agent_rc == 3 ]] && logged "$log" "not in COLO" && gone 5'
+stop_fake
+
+ksft_exit
