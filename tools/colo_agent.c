@@ -458,16 +458,21 @@ static int agent_qmp_input(struct colo_agent *a, short revents)
 			   strerror(errno) : "hang-up", agent_exit_outcome(a));
 }
 
+/* QMP must answer, and the VM be in COLO, within this. */
+static uint64_t agent_start_deadline(const struct colo_agent *a)
+{
+	return a->start_ms + a->cfg->handshake_ms + a->cfg->wait_ms;
+}
+
 static int agent_timers(struct colo_agent *a, uint64_t now)
 {
 	char msg[256] = "";
 	int err;
 
-	if (a->phase == AGENT_HANDSHAKE &&
-	    now - a->start_ms >= a->cfg->handshake_ms)
+	if (a->phase < AGENT_RUNNING_COLO && now >= agent_start_deadline(a))
 		return agent_error(a, AGENT_EXIT_QMP, "QEMU did not answer on "
 				   "%s within %u ms", a->cfg->qmp_path,
-				   a->cfg->handshake_ms);
+				   a->cfg->handshake_ms + a->cfg->wait_ms);
 	if (a->next_status_ms && now >= a->next_status_ms)
 		return agent_query_status(a);
 	if (a->phase >= AGENT_RUNNING_COLO && now >= a->next_probe_ms) {
@@ -483,8 +488,8 @@ static int agent_timeout(const struct colo_agent *a, uint64_t now, int max_ms)
 {
 	uint64_t next = now + max_ms;
 
-	if (a->phase == AGENT_HANDSHAKE && a->start_ms + a->cfg->handshake_ms < next)
-		next = a->start_ms + a->cfg->handshake_ms;
+	if (a->phase < AGENT_RUNNING_COLO && agent_start_deadline(a) < next)
+		next = agent_start_deadline(a);
 	if (a->next_status_ms && a->next_status_ms < next)
 		next = a->next_status_ms;
 	if (a->phase >= AGENT_RUNNING_COLO && a->next_probe_ms < next)

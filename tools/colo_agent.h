@@ -51,7 +51,7 @@ struct colo_agent_cfg {
 	uint32_t interval_ms;		/* x-checkpoint-delay, primary */
 	uint32_t wait_ms;		/* for the VM to enter COLO; 0: no */
 	uint32_t probe_ms;		/* how often to check the instance */
-	uint32_t handshake_ms;		/* for QMP to answer at all */
+	uint32_t handshake_ms;		/* for QMP to answer, beyond wait_ms */
 };
 
 #define AGENT_REASON_LEN	24

@@ -198,8 +198,6 @@ int main(int argc, char **argv)
 	ret = agent_parse(argc, argv, &cfg, &k);
 	if (ret)
 		return ret;
-	if (cfg.handshake_ms < cfg.wait_ms)
-		cfg.handshake_ms = cfg.wait_ms;
 	agent_signals(&wait_mask);
 	if (colo_agent_nl_open(&k, &e) < 0) {
 		fprintf(stderr, "colo-qemu-agent: netlink: %s%s%s\n",

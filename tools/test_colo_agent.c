@@ -579,6 +579,17 @@ static void test_start_refused(void)
 	check(w.ret == AGENT_EXIT_QMP, "no query-colo-status: exit 3");
 	world_end();
 
+	/* A QEMU that stops answering during the start. */
+	world_start(NFCOLO_MODE_PRIMARY, false, 0);
+	w.cfg.handshake_ms = 200;
+	reply(expect_cmd("qmp_capabilities"), "{}");
+	check(expect_cmd("query-colo-status") > 0, "status asked");
+	STEP_UNTIL(w.ret != AGENT_RUNNING);
+	check(w.ret == AGENT_EXIT_QMP && logged("did not answer") &&
+	      !w.k.log[0], "no answer to query-colo-status: exit 3 (got %d)",
+	      w.ret);
+	world_end();
+
 	world_start(NFCOLO_MODE_PRIMARY, false, 0);
 	handshake("primary");
 	reply_error(expect_cmd("migrate-set-parameters"), "GenericError",
