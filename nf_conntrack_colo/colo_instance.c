@@ -167,6 +167,7 @@ int colo_instance_create(struct net *net,
 	inst->owner = cfg->owner;
 	inst->compare_timeout_ms = cfg->compare_timeout_ms;
 	inst->queue_limit = cfg->queue_limit;
+	inst->flow_limit = cfg->flow_limit;
 	inst->generation = atomic_inc_return(&colo_generation);
 
 	mutex_lock(&colo_mutex);
@@ -404,6 +405,7 @@ bool colo_request_checkpoint(struct colo_instance *inst,
 		[NFCOLO_REASON_MISCOMPARE]	= NFCOLO_STATS_REQ_MISCOMPARE,
 		[NFCOLO_REASON_TIMEOUT]		= NFCOLO_STATS_REQ_TIMEOUT,
 		[NFCOLO_REASON_QUEUE_FULL]	= NFCOLO_STATS_REQ_QUEUE_FULL,
+		[NFCOLO_REASON_FLOW_LIMIT]	= NFCOLO_STATS_REQ_FLOW_LIMIT,
 	};
 	const struct colo_notifier *nb;
 

@@ -79,5 +79,8 @@ void colo_stats_read(const struct colo_instance *inst, u64 *out)
 	out[NFCOLO_STATS_SVM_QUEUE] = atomic_read(&inst->gauge[COLO_GAUGE_SVM_QUEUE]);
 	out[NFCOLO_STATS_SVM_QUEUE_HIGH] =
 		atomic_read(&inst->gauge_high[COLO_GAUGE_SVM_QUEUE]);
+	out[NFCOLO_STATS_FLOWS] = atomic_read(&inst->gauge[COLO_GAUGE_FLOWS]);
+	out[NFCOLO_STATS_FLOWS_HIGH] =
+		atomic_read(&inst->gauge_high[COLO_GAUGE_FLOWS]);
 }
 EXPORT_SYMBOL_GPL(colo_stats_read);

@@ -36,6 +36,11 @@ static struct netlink_range_validation colo_queue_limit_range = {
 	.max = NFCOLO_QUEUE_LIMIT_MAX,
 };
 
+static struct netlink_range_validation colo_flow_limit_range = {
+	.min = NFCOLO_FLOW_LIMIT_MIN,
+	.max = NFCOLO_FLOW_LIMIT_MAX,
+};
+
 /* Attributes only the kernel sends are absent: strict parsing rejects them. */
 static const struct nla_policy colo_genl_policy[NFCOLO_A_MAX + 1] = {
 	[NFCOLO_A_INDEX] = NLA_POLICY_FULL_RANGE(NLA_U32, &colo_index_range),
@@ -46,6 +51,8 @@ static const struct nla_policy colo_genl_policy[NFCOLO_A_MAX + 1] = {
 		NLA_POLICY_FULL_RANGE(NLA_U32, &colo_timeout_range),
 	[NFCOLO_A_QUEUE_LIMIT] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &colo_queue_limit_range),
+	[NFCOLO_A_FLOW_LIMIT] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &colo_flow_limit_range),
 };
 
 static bool colo_nl_index(struct genl_info *info, u32 *index)
@@ -63,6 +70,7 @@ static int colo_nl_proxy_init(struct sk_buff *skb, struct genl_info *info)
 	struct colo_instance_config cfg = {
 		.compare_timeout_ms	= NFCOLO_COMPARE_TIMEOUT_DEFAULT_MS,
 		.queue_limit		= NFCOLO_QUEUE_LIMIT_DEFAULT,
+		.flow_limit		= NFCOLO_FLOW_LIMIT_DEFAULT,
 	};
 	struct nlattr **attrs = info->attrs;
 	u32 flags = 0;
@@ -78,11 +86,13 @@ static int colo_nl_proxy_init(struct sk_buff *skb, struct genl_info *info)
 		flags = nla_get_u32(attrs[NFCOLO_A_FLAGS]);
 
 	if (cfg.mode != NFCOLO_MODE_PRIMARY &&
-	    (attrs[NFCOLO_A_COMPARE_TIMEOUT_MS] || attrs[NFCOLO_A_QUEUE_LIMIT])) {
+	    (attrs[NFCOLO_A_COMPARE_TIMEOUT_MS] || attrs[NFCOLO_A_QUEUE_LIMIT] ||
+	     attrs[NFCOLO_A_FLOW_LIMIT])) {
 		NL_SET_ERR_MSG_ATTR(info->extack,
 				    attrs[NFCOLO_A_COMPARE_TIMEOUT_MS] ?:
-				    attrs[NFCOLO_A_QUEUE_LIMIT],
-				    "compare timeout and queue limit apply to a primary instance only");
+				    attrs[NFCOLO_A_QUEUE_LIMIT] ?:
+				    attrs[NFCOLO_A_FLOW_LIMIT],
+				    "compare timeout, queue limit and flow limit apply to a primary instance only");
 		return -EINVAL;
 	}
 	if (attrs[NFCOLO_A_COMPARE_TIMEOUT_MS])
@@ -90,6 +100,8 @@ static int colo_nl_proxy_init(struct sk_buff *skb, struct genl_info *info)
 			nla_get_u32(attrs[NFCOLO_A_COMPARE_TIMEOUT_MS]);
 	if (attrs[NFCOLO_A_QUEUE_LIMIT])
 		cfg.queue_limit = nla_get_u32(attrs[NFCOLO_A_QUEUE_LIMIT]);
+	if (attrs[NFCOLO_A_FLOW_LIMIT])
+		cfg.flow_limit = nla_get_u32(attrs[NFCOLO_A_FLOW_LIMIT]);
 
 	if (!(flags & NFCOLO_F_PERSISTENT)) {
 		cfg.owner.portid = info->snd_portid;
@@ -175,6 +187,7 @@ static int colo_nl_fill_instance(struct sk_buff *skb,
 	    nla_put_u32(skb, NFCOLO_A_COMPARE_TIMEOUT_MS,
 			inst->compare_timeout_ms) ||
 	    nla_put_u32(skb, NFCOLO_A_QUEUE_LIMIT, inst->queue_limit) ||
+	    nla_put_u32(skb, NFCOLO_A_FLOW_LIMIT, inst->flow_limit) ||
 	    nla_put_u8(skb, NFCOLO_A_CHECKPOINT_PENDING,
 		       test_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags)) ||
 	    colo_nl_put_stats(skb, inst)) {

@@ -121,6 +121,7 @@ static int colo_libxl_proxy_init(struct net *net, u32 portid,
 		.owner.protocol		= NETLINK_COLO,
 		.compare_timeout_ms	= NFCOLO_COMPARE_TIMEOUT_DEFAULT_MS,
 		.queue_limit		= NFCOLO_QUEUE_LIMIT_DEFAULT,
+		.flow_limit		= NFCOLO_FLOW_LIMIT_DEFAULT,
 	};
 	struct colo_instance *inst;
 	bool mine;

@@ -64,6 +64,13 @@ def out_of_range():
                  errno.ERANGE)
     expect_error(lambda: init(3, extra=u32(A["QUEUE_LIMIT"], 1 << 30)),
                  errno.ERANGE)
+    expect_error(lambda: init(3, extra=u32(A["FLOW_LIMIT"], 1 << 30)),
+                 errno.ERANGE)
+    expect_error(lambda: init(3, extra=u32(A["FLOW_LIMIT"], 15)),
+                 errno.ERANGE)
+    expect_error(lambda: init(3, mode=MODE_SECONDARY,
+                              extra=u32(A["FLOW_LIMIT"], 1024)),
+                 errno.EINVAL, "primary")
 
 
 def bad_flags():

@@ -23,7 +23,8 @@
 #define OPT_COUNT	(1U << 4)
 #define OPT_INDEX	(1U << 5)
 #define OPT_JSON	(1U << 6)
-#define OPT_INIT	(OPT_MODE | OPT_TIMEOUT | OPT_QLIMIT)
+#define OPT_FLIMIT	(1U << 7)
+#define OPT_INIT	(OPT_MODE | OPT_TIMEOUT | OPT_QLIMIT | OPT_FLIMIT)
 
 enum colo_index_rule {
 	IDX_NONE,
@@ -57,6 +58,7 @@ static const struct option colo_longopts[] = {
 	{ "mode",	 required_argument, NULL, 'm' },
 	{ "timeout",	 required_argument, NULL, 't' },
 	{ "queue-limit", required_argument, NULL, 'q' },
+	{ "flow-limit",	 required_argument, NULL, 'f' },
 	{ "delay",	 required_argument, NULL, 'd' },
 	{ "count",	 required_argument, NULL, 'c' },
 	{ "index",	 required_argument, NULL, 'i' },
@@ -65,7 +67,7 @@ static const struct option colo_longopts[] = {
 	{ NULL,		 0,		    NULL, 0 },
 };
 
-static const char colo_shortopts[] = ":m:t:q:d:c:i:jh";
+static const char colo_shortopts[] = ":m:t:q:f:d:c:i:jh";
 
 void colo_usage(FILE *f)
 {
@@ -75,7 +77,7 @@ void colo_usage(FILE *f)
 "\n"
 "Commands:\n"
 "  init INDEX --mode MODE [--timeout MS] [--queue-limit N]\n"
-"                         create a persistent instance\n"
+"      [--flow-limit N]   create a persistent instance\n"
 "  reset INDEX            start an instance afresh (flow state, counters)\n"
 "  destroy INDEX          remove an instance\n"
 "  checkpoint INDEX       report that a checkpoint has completed\n"
@@ -84,8 +86,8 @@ void colo_usage(FILE *f)
 "                         show one instance, or all of them\n"
 "  monitor [--index N] [--count N] [--json]\n"
 "                         print checkpoint requests as they happen\n"
-"  run INDEX --mode MODE [--timeout MS] [--queue-limit N] [--delay MS]\n"
-"      [--count N] [--json]\n"
+"  run INDEX --mode MODE [--timeout MS] [--queue-limit N] [--flow-limit N]\n"
+"      [--delay MS] [--count N] [--json]\n"
 "                         own an instance and complete each checkpoint it\n"
 "                         requests, like a hypervisor's COLO frame\n"
 "  help                   show this text\n"
@@ -96,6 +98,7 @@ void colo_usage(FILE *f)
 "  -t, --timeout MS       primary: compare timeout, %u..%u (default %u)\n"
 "  -q, --queue-limit N    primary: packets held per side, %u..%u\n"
 "                         (default %u)\n"
+"  -f, --flow-limit N     primary: flows tracked, %u..%u (default %u)\n"
 "  -d, --delay MS         wait this long before each checkpoint (default 0)\n"
 "  -c, --count N          exit after N events (monitor) or checkpoints (run)\n"
 "  -i, --index N          only events of instance N (monitor)\n"
@@ -107,6 +110,8 @@ void colo_usage(FILE *f)
 		NFCOLO_COMPARE_TIMEOUT_DEFAULT_MS,
 		NFCOLO_QUEUE_LIMIT_MIN, NFCOLO_QUEUE_LIMIT_MAX,
 		NFCOLO_QUEUE_LIMIT_DEFAULT,
+		NFCOLO_FLOW_LIMIT_MIN, NFCOLO_FLOW_LIMIT_MAX,
+		NFCOLO_FLOW_LIMIT_DEFAULT,
 		NFCOLO_INDEX_MIN, NFCOLO_INDEX_MAX);
 }
 
@@ -158,6 +163,7 @@ static unsigned int colo_opt_bit(int c)
 	case 'm': return OPT_MODE;
 	case 't': return OPT_TIMEOUT;
 	case 'q': return OPT_QLIMIT;
+	case 'f': return OPT_FLIMIT;
 	case 'd': return OPT_DELAY;
 	case 'c': return OPT_COUNT;
 	case 'i': return OPT_INDEX;
@@ -216,6 +222,10 @@ static int colo_apply_opt(FILE *err, struct colo_opts *o, int c,
 		o->has_queue_limit = true;
 		return colo_number(err, n, c, arg, NFCOLO_QUEUE_LIMIT_MIN,
 				   NFCOLO_QUEUE_LIMIT_MAX, &o->queue_limit);
+	case 'f':
+		o->has_flow_limit = true;
+		return colo_number(err, n, c, arg, NFCOLO_FLOW_LIMIT_MIN,
+				   NFCOLO_FLOW_LIMIT_MAX, &o->flow_limit);
 	case 'd':
 		return colo_number(err, n, c, arg, 0, UINT32_MAX, &o->delay_ms);
 	case 'c':

@@ -34,6 +34,7 @@ static const char *const colo_reason_names[] = {
 	[NFCOLO_REASON_MISCOMPARE]	= "miscompare",
 	[NFCOLO_REASON_TIMEOUT]		= "timeout",
 	[NFCOLO_REASON_QUEUE_FULL]	= "queue_full",
+	[NFCOLO_REASON_FLOW_LIMIT]	= "flow_limit",
 };
 _Static_assert(ARRAY_SIZE(colo_reason_names) == __NFCOLO_REASON_MAX,
 	       "name every enum nfcolo_reason value");
@@ -62,6 +63,11 @@ static const char *const colo_stat_names[] = {
 	[NFCOLO_STATS_PKTS_ADJUSTED]		= "pkts_adjusted",
 	[NFCOLO_STATS_PKTS_DROPPED]		= "pkts_dropped",
 	[NFCOLO_STATS_SVM_PKTS_LINK]		= "svm_pkts_link",
+	[NFCOLO_STATS_REQ_FLOW_LIMIT]		= "req_flow_limit",
+	[NFCOLO_STATS_FLOWS]			= "flows",
+	[NFCOLO_STATS_FLOWS_HIGH]		= "flows_high",
+	[NFCOLO_STATS_FLOWS_EVICTED]		= "flows_evicted",
+	[NFCOLO_STATS_SVM_PKTS_NO_FLOW]		= "svm_pkts_no_flow",
 };
 _Static_assert(ARRAY_SIZE(colo_stat_names) == __NFCOLO_STATS_MAX,
 	       "name every enum nfcolo_stats counter");
@@ -132,6 +138,7 @@ static const enum mnl_attr_data_type colo_attr_types[__NFCOLO_A_MAX] = {
 	[NFCOLO_A_CHECKPOINT_PENDING]	= MNL_TYPE_U8,
 	[NFCOLO_A_STATS]		= MNL_TYPE_NESTED,
 	[NFCOLO_A_EVENT]		= MNL_TYPE_NESTED,
+	[NFCOLO_A_FLOW_LIMIT]		= MNL_TYPE_U32,
 };
 
 static const enum mnl_attr_data_type colo_ev_types[__NFCOLO_EV_MAX] = {
@@ -236,6 +243,7 @@ int colo_parse_instance(const struct nlmsghdr *nlh, struct colo_instance *in)
 	in->owner_portid = colo_u32_or0(tb[NFCOLO_A_OWNER_PORTID]);
 	in->compare_timeout_ms = colo_u32_or0(tb[NFCOLO_A_COMPARE_TIMEOUT_MS]);
 	in->queue_limit = colo_u32_or0(tb[NFCOLO_A_QUEUE_LIMIT]);
+	in->flow_limit = colo_u32_or0(tb[NFCOLO_A_FLOW_LIMIT]);
 	in->checkpoint_pending = colo_u8_or0(tb[NFCOLO_A_CHECKPOINT_PENDING]);
 	if (tb[NFCOLO_A_STATS])
 		mnl_attr_parse_nested(tb[NFCOLO_A_STATS], colo_stat_cb, in);
@@ -406,6 +414,8 @@ static void colo_print_instance_json(FILE *f, const struct colo_instance *in)
 		colo_json_u64(&j, "compare_timeout_ms", in->compare_timeout_ms);
 	if (in->have & COLO_BIT(NFCOLO_A_QUEUE_LIMIT))
 		colo_json_u64(&j, "queue_limit", in->queue_limit);
+	if (in->have & COLO_BIT(NFCOLO_A_FLOW_LIMIT))
+		colo_json_u64(&j, "flow_limit", in->flow_limit);
 	if (in->have & COLO_BIT(NFCOLO_A_CHECKPOINT_PENDING))
 		colo_json_bool(&j, "checkpoint_pending",
 			       in->checkpoint_pending);
@@ -439,6 +449,8 @@ static void colo_print_instance_human(FILE *f, const struct colo_instance *in)
 			in->compare_timeout_ms);
 	if (in->have & COLO_BIT(NFCOLO_A_QUEUE_LIMIT))
 		fprintf(f, "  queue limit: %" PRIu32 "\n", in->queue_limit);
+	if (in->have & COLO_BIT(NFCOLO_A_FLOW_LIMIT))
+		fprintf(f, "  flow limit: %" PRIu32 "\n", in->flow_limit);
 	if (in->have & COLO_BIT(NFCOLO_A_CHECKPOINT_PENDING))
 		fprintf(f, "  checkpoint pending: %s\n",
 			in->checkpoint_pending ? "yes" : "no");

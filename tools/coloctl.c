@@ -125,6 +125,8 @@ static void colo_put_init(struct nlmsghdr *nlh, const struct colo_opts *o,
 				 o->timeout_ms);
 	if (o->has_queue_limit)
 		mnl_attr_put_u32(nlh, NFCOLO_A_QUEUE_LIMIT, o->queue_limit);
+	if (o->has_flow_limit)
+		mnl_attr_put_u32(nlh, NFCOLO_A_FLOW_LIMIT, o->flow_limit);
 }
 
 /* A CLI process exits at once, so only a persistent instance makes sense. */

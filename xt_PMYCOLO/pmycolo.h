@@ -4,7 +4,8 @@
  *
  * pmycolo_target.c	the iptables target (PVM side) and module glue
  * pmycolo_parse.c	flow key and comparator view of an IP packet
- * pmycolo_queue.c	per-instance flows, queues, worker thread, release
+ * pmycolo_queue.c	per-instance queues, worker thread, release
+ * pmycolo_flow.c	per-instance flow table: lookup, limit, idle expiry
  * pmycolo_net.c	per-netns hooks: the release anchor and the capture
  *			of the SVM's output on the forward device
  */
@@ -13,6 +14,7 @@
 
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/rbtree.h>
 #include <linux/netfilter.h>
 #include <linux/spinlock.h>
 #include <net/netfilter/nf_queue.h>
@@ -36,11 +38,16 @@ struct pmycolo_key {
 	u8			pad;		/* zero: the key is hashed whole */
 };
 
+struct pmycolo_flow;
+
 /* One held packet. */
 struct pmycolo_pkt {
 	/* First: nf_reinject() frees the packet with kfree(&pkt->entry). */
 	struct nf_queue_entry	entry;	/* PVM: all of it; SVM: ->skb, ->list */
 	struct colo_cmp_pkt	cmp;	/* cmp.data points back here */
+	struct rb_node		order;	/* TCP: in its flow's queue index */
+	struct list_head	age;	/* pmycolo_inst.age[side], oldest first */
+	struct pmycolo_flow	*flow;
 	unsigned long		held_at;	/* jiffies */
 	u32			data_off;	/* compared bytes start here */
 };

@@ -2,8 +2,8 @@
 /*
  * The primary host's hold-and-compare engine, one per primary instance.
  *
- * Packets of both VMs are sorted into flows (a hash table keyed by the VM's
- * output tuple) and queued there: the PVM's with the nf_queue_entry that
+ * Packets of both VMs are sorted into flows (pmycolo_flow.c: a table keyed
+ * by the VM's output tuple) and queued there: the PVM's with the nf_queue_entry that
  * lets them continue through netfilter later, the SVM's as bare skbs. The
  * packet path only queues and, when a flow gets news, wakes the instance's
  * worker thread. The worker runs the comparator core (colo_compare.c) over
@@ -13,26 +13,24 @@
  * failover flushing the queues never overtakes the worker.
  *
  * A checkpoint is requested on a miscompare, on a held packet older than
- * the instance's compare timeout (checked every tick), and on a queue over
- * the instance's limit. Packets are still held past the limit, up to 1024
- * more, and only then dropped, counted and logged.
+ * the instance's compare timeout (checked every tick), on a queue over the
+ * instance's limit, and on a new flow while the flow table is full of flows
+ * holding packets. Packets are still held past the limits, up to 1024 more
+ * (packets, flows), and only then dropped, counted and logged.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/jhash.h>
 #include <linux/kthread.h>
 #include <linux/netdevice.h>
-#include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/netfilter_bridge.h>
 #include <linux/netfilter/x_tables.h>
-#include "pmycolo.h"
+#include "pmycolo_flow.h"
 
 #define CREATE_TRACE_POINTS
 #include "pmycolo_trace.h"
 
-#define PMYCOLO_HASH_BITS	10
 /* A flow with empty queues is forgotten after this long without packets. */
 #define PMYCOLO_FLOW_IDLE	(30 * HZ)
 #define PMYCOLO_MAX_TICK	(HZ / 10)
@@ -41,20 +39,8 @@
  * checkpoint it asked for is awaited: what the VM sends meanwhile.
  */
 #define PMYCOLO_HEADROOM	1024
-
-struct pmycolo_flow {
-	struct hlist_node	node;		/* pmycolo_inst.hash */
-	struct list_head	all;		/* pmycolo_inst.flows */
-	struct list_head	ready;		/* pmycolo_inst.ready, if news */
-	struct pmycolo_key	key;
-	struct list_head	queue[2];	/* enum colo_cmp_side */
-	struct colo_cmp_tcp	tcp;
-	u32			syn_seq[2];	/* last SYN of each side */
-	u8			syn_known;	/* BIT(side): syn_seq valid */
-	unsigned long		last_seen;
-	bool			is_tcp;
-	bool			diverged;	/* hold all until the checkpoint */
-};
+/* Idle flows freed per hold of the lock. */
+#define PMYCOLO_EXPIRE_BATCH	64
 
 struct pmycolo_inst {
 	struct colo_instance	*inst;		/* owns us */
@@ -62,14 +48,17 @@ struct pmycolo_inst {
 	struct list_head	net_node;	/* under pmycolo_mutex */
 	spinlock_t		lock;		/* everything below */
 	bool			dead;
-	u32			hash_seed;
+	/* A checkpoint is still wanted: asked again every tick. */
+	bool			want;
+	struct colo_event	want_ev;
 	unsigned int		held[2];
-	struct list_head	flows;
+	struct list_head	age[2];		/* held packets, oldest first */
 	struct list_head	ready;
-	struct hlist_head	hash[1 << PMYCOLO_HASH_BITS];
+	struct pmycolo_flows	flows;
 	/* Orders every release of packets. */
 	struct mutex		release_mutex;
 	struct task_struct	*worker;
+	struct rcu_head		rcu;
 };
 
 static struct pmycolo_pkt *pmycolo_head(struct pmycolo_flow *flow,
@@ -77,66 +66,6 @@ static struct pmycolo_pkt *pmycolo_head(struct pmycolo_flow *flow,
 {
 	return list_first_entry_or_null(&flow->queue[side],
 					struct pmycolo_pkt, entry.list);
-}
-
-static u32 pmycolo_hash(const struct pmycolo_inst *pi,
-			const struct pmycolo_key *key)
-{
-	static_assert(sizeof(*key) % sizeof(u32) == 0);
-	return jhash2((const u32 *)key, sizeof(*key) / sizeof(u32),
-		      pi->hash_seed) & ((1 << PMYCOLO_HASH_BITS) - 1);
-}
-
-static struct pmycolo_flow *pmycolo_flow_get(struct pmycolo_inst *pi,
-					     const struct pmycolo_key *key)
-{
-	struct hlist_head *bucket = &pi->hash[pmycolo_hash(pi, key)];
-	struct pmycolo_flow *flow;
-
-	hlist_for_each_entry(flow, bucket, node)
-		if (!memcmp(&flow->key, key, sizeof(*key)))
-			return flow;
-
-	flow = kzalloc(sizeof(*flow), GFP_ATOMIC);
-	if (!flow)
-		return NULL;
-	flow->key = *key;
-	flow->is_tcp = key->l4proto == IPPROTO_TCP && !key->frag;
-	INIT_LIST_HEAD(&flow->queue[COLO_CMP_PVM]);
-	INIT_LIST_HEAD(&flow->queue[COLO_CMP_SVM]);
-	INIT_LIST_HEAD(&flow->ready);
-	hlist_add_head(&flow->node, bucket);
-	list_add_tail(&flow->all, &pi->flows);
-	return flow;
-}
-
-static void pmycolo_flow_free(struct pmycolo_flow *flow)
-{
-	hlist_del(&flow->node);
-	list_del(&flow->all);
-	list_del(&flow->ready);
-	kfree(flow);
-}
-
-/*
- * TCP queues are sorted by sequence number (wrap-safe), equal ones in
- * arrival order; a SYN goes before everything else, since its sequence
- * number (the SVM's own ISN) is not comparable with the rest. Packets come
- * mostly in order, so the search starts at the tail.
- */
-static void pmycolo_insert_tcp(struct list_head *queue,
-			       struct pmycolo_pkt *pkt)
-{
-	bool syn = pkt->cmp.tcp_flags & COLO_TCP_SYN;
-	struct pmycolo_pkt *pos;
-
-	list_for_each_entry_reverse(pos, queue, entry.list) {
-		if (pos->cmp.tcp_flags & COLO_TCP_SYN)
-			break;
-		if (!syn && !colo_seq_after(pos->cmp.seq, pkt->cmp.seq))
-			break;
-	}
-	list_add(&pkt->entry.list, &pos->entry.list);
 }
 
 static bool pmycolo_tcp_pure_ack(const struct colo_cmp_pkt *cmp)
@@ -177,32 +106,146 @@ static void pmycolo_event(struct colo_event *ev, u8 reason,
 	ev->peer_port = ntohs(flow->key.peer_port);
 }
 
+/*
+ * Ask for a checkpoint. One that could not be asked for now (another is
+ * pending, or the request could not be delivered) is remembered and asked
+ * for again every tick, until a request is pending or a checkpoint came.
+ */
 static void pmycolo_request(struct pmycolo_inst *pi,
 			    const struct colo_event *ev)
 {
-	if (colo_request_checkpoint(pi->inst, ev))
+	bool asked = colo_request_checkpoint(pi->inst, ev);
+
+	if (asked)
 		trace_colo_checkpoint_request(pi->inst->index, ev);
+	spin_lock_bh(&pi->lock);
+	if (asked) {
+		pi->want = false;
+	} else if (!pi->want &&
+		   READ_ONCE(pi->inst->state) == NFCOLO_STATE_ACTIVE) {
+		pi->want = true;
+		pi->want_ev = *ev;
+	}
+	spin_unlock_bh(&pi->lock);
+}
+
+/* Every tick: ask again for a checkpoint still wanted. */
+static void pmycolo_request_again(struct pmycolo_inst *pi)
+{
+	struct colo_event ev;
+	bool again;
+
+	spin_lock_bh(&pi->lock);
+	again = pi->want &&
+		!test_bit(COLO_INST_CHECKPOINT_PENDING, &pi->inst->flags);
+	if (again)
+		ev = pi->want_ev;
+	spin_unlock_bh(&pi->lock);
+	if (again)
+		pmycolo_request(pi, &ev);
 }
 
 static void pmycolo_gauges(struct pmycolo_inst *pi)
 {
 	colo_gauge_set(pi->inst, COLO_GAUGE_PVM_QUEUE, pi->held[COLO_CMP_PVM]);
 	colo_gauge_set(pi->inst, COLO_GAUGE_SVM_QUEUE, pi->held[COLO_CMP_SVM]);
+	colo_gauge_set(pi->inst, COLO_GAUGE_FLOWS, pi->flows.count);
 }
 
 /*
- * Queue @pkt of @side. 0: taken (queued, or an SVM pure ACK noted and
- * freed); else the caller keeps the packet: -ESHUTDOWN when the instance
- * no longer holds (failed over, going away), an error when it cannot.
+ * Whether an SVM packet may open a flow. Its own output may reach us before
+ * the PVM's (the SYN of a connection the guest opens, a datagram): such a
+ * packet is held, and its flow lives only while it holds packets, so the
+ * SVM queue's limit bounds these flows too. A pure ACK or an RST of a tuple
+ * without a flow can match nothing held: it is freed, and leaves no state.
+ */
+static bool pmycolo_svm_opens(const struct pmycolo_key *key,
+			      const struct pmycolo_pkt *pkt)
+{
+	if (key->l4proto != IPPROTO_TCP || key->frag)
+		return true;
+	return !pmycolo_tcp_pure_ack(&pkt->cmp) &&
+	       !(pkt->cmp.tcp_flags & COLO_TCP_RST);
+}
+
+static void pmycolo_warn_flows(const struct colo_instance *inst)
+{
+	net_warn_ratelimited("%s: instance %u: %u flows over its flow limit and no checkpoint came: dropping PVM packets of new flows\n",
+			     KBUILD_MODNAME, inst->index, PMYCOLO_FLOW_HEADROOM);
+}
+
+/*
+ * The flow of a packet of @side, or an error: -ENOSPC at the flow limit,
+ * -EAGAIN for an SVM packet that opens no flow. Under pi->lock; *@ev is
+ * filled when the limit asks for a checkpoint.
+ */
+static struct pmycolo_flow *pmycolo_flow_get(struct pmycolo_inst *pi,
+					     const struct pmycolo_key *key,
+					     const struct pmycolo_pkt *pkt,
+					     enum colo_cmp_side side,
+					     struct colo_event *ev, bool *ask)
+{
+	u32 limit = READ_ONCE(pi->inst->flow_limit);
+	struct pmycolo_flow *flow;
+	bool evicted;
+
+	flow = pmycolo_flow_lookup(&pi->flows, key);
+	if (flow) {
+		pmycolo_flow_sync(&pi->flows, flow);
+		if (side == COLO_CMP_PVM)
+			flow->svm_only = false;
+		return flow;
+	}
+	if (side == COLO_CMP_SVM) {
+		if (!pmycolo_svm_opens(key, pkt))
+			return ERR_PTR(-EAGAIN);
+	}
+	/*
+	 * Either side's output may come first: both may take the place of an
+	 * idle flow, but only the PVM's go past the limit.
+	 */
+	flow = pmycolo_flow_new(&pi->flows, key, limit, true, &evicted);
+	if (evicted)
+		colo_stat_inc(pi->inst, NFCOLO_STATS_FLOWS_EVICTED);
+	if (side == COLO_CMP_SVM && !IS_ERR(flow))
+		flow->svm_only = true;
+	if (side == COLO_CMP_SVM || PTR_ERR_OR_ZERO(flow) != -ENOSPC)
+		return flow;
+	/*
+	 * Every flow holds packets: only a checkpoint frees some. Meanwhile
+	 * a few more flows are taken, then PVM packets of new flows dropped.
+	 */
+	*ask = true;
+	memset(ev, 0, sizeof(*ev));
+	ev->reason = NFCOLO_REASON_FLOW_LIMIT;
+	ev->family = key->family;
+	ev->l4proto = key->l4proto;
+	ev->vm_addr = key->vm;
+	ev->peer_addr = key->peer;
+	ev->vm_port = ntohs(key->vm_port);
+	ev->peer_port = ntohs(key->peer_port);
+	flow = pmycolo_flow_new(&pi->flows, key, limit + PMYCOLO_FLOW_HEADROOM,
+				false, &evicted);
+	if (PTR_ERR_OR_ZERO(flow) == -ENOSPC)
+		pmycolo_warn_flows(pi->inst);
+	return flow;
+}
+
+/*
+ * Queue @pkt of @side. 0: taken (queued, or an SVM packet that can match
+ * nothing noted and freed); else the caller keeps the packet: -ESHUTDOWN
+ * when the instance no longer holds (failed over, going away), an error
+ * when it cannot.
  */
 static int pmycolo_enqueue(struct pmycolo_inst *pi,
 			   const struct pmycolo_key *key,
 			   struct pmycolo_pkt *pkt, enum colo_cmp_side side)
 {
 	u32 limit = READ_ONCE(pi->inst->queue_limit);
-	bool wake = false, over = false;
+	bool wake = false, ask = false;
 	struct pmycolo_flow *flow;
 	struct colo_event ev;
+	int err;
 
 	spin_lock_bh(&pi->lock);
 	if (pi->dead || READ_ONCE(pi->inst->state) != NFCOLO_STATE_ACTIVE) {
@@ -213,12 +256,19 @@ static int pmycolo_enqueue(struct pmycolo_inst *pi,
 		spin_unlock_bh(&pi->lock);
 		return -ENOBUFS;
 	}
-	flow = pmycolo_flow_get(pi, key);
-	if (!flow) {
+	flow = pmycolo_flow_get(pi, key, pkt, side, &ev, &ask);
+	if (IS_ERR(flow)) {
+		err = PTR_ERR(flow);
 		spin_unlock_bh(&pi->lock);
-		return -ENOMEM;
+		if (ask)
+			pmycolo_request(pi, &ev);
+		if (err != -EAGAIN && err != -ENOSPC)
+			return err;
+		if (side == COLO_CMP_PVM)
+			return -ENOSPC;
+		colo_stat_inc(pi->inst, NFCOLO_STATS_SVM_PKTS_NO_FLOW);
+		goto free_svm;
 	}
-	flow->last_seen = jiffies;
 	if (flow->is_tcp) {
 		if (pkt->cmp.tcp_flags & COLO_TCP_SYN)
 			pmycolo_tcp_syn(flow, side, pkt->cmp.seq);
@@ -226,18 +276,18 @@ static int pmycolo_enqueue(struct pmycolo_inst *pi,
 		/* Its ack is all the comparator wants of an SVM pure ACK. */
 		if (side == COLO_CMP_SVM && pmycolo_tcp_pure_ack(&pkt->cmp))
 			goto noted;
-		pmycolo_insert_tcp(&flow->queue[side], pkt);
-	} else {
-		list_add_tail(&pkt->entry.list, &flow->queue[side]);
 	}
+	pmycolo_flow_queue(flow, side, pkt);
+	pmycolo_flow_touch(&pi->flows, flow, true);
 	pkt->held_at = jiffies;
+	list_add_tail(&pkt->age, &pi->age[side]);
 	pi->held[side]++;
 	if (list_empty(&flow->ready)) {
 		wake = list_empty(&pi->ready);
 		list_add_tail(&flow->ready, &pi->ready);
 	}
-	if (pi->held[side] >= limit) {
-		over = true;
+	if (pi->held[side] >= limit && !ask) {
+		ask = true;
 		pmycolo_event(&ev, NFCOLO_REASON_QUEUE_FULL, flow);
 	}
 	pmycolo_gauges(pi);
@@ -245,19 +295,24 @@ static int pmycolo_enqueue(struct pmycolo_inst *pi,
 
 	if (wake)
 		wake_up_process(pi->worker);
-	if (over)
+	if (ask)
 		pmycolo_request(pi, &ev);
 	return 0;
 
 noted:
+	pmycolo_flow_touch(&pi->flows, flow, false);
 	if (list_empty(&flow->ready) && !list_empty(&flow->queue[COLO_CMP_PVM])) {
 		/* A PVM packet may have been waiting for this ack. */
 		wake = list_empty(&pi->ready);
 		list_add_tail(&flow->ready, &pi->ready);
 	}
+	pmycolo_gauges(pi);
 	spin_unlock_bh(&pi->lock);
 	if (wake)
 		wake_up_process(pi->worker);
+	if (ask)
+		pmycolo_request(pi, &ev);
+free_svm:
 	colo_stat_inc(pi->inst, NFCOLO_STATS_SVM_PKTS_FREED);
 	consume_skb(pkt->entry.skb);
 	kfree(pkt);
@@ -434,8 +489,10 @@ struct pmycolo_batch {
 static void pmycolo_pop(struct pmycolo_inst *pi, struct pmycolo_pkt *pkt,
 			enum colo_cmp_side side, struct pmycolo_batch *b)
 {
-	list_move_tail(&pkt->entry.list,
-		       side == COLO_CMP_PVM ? &b->release : &b->freeq);
+	pmycolo_flow_unqueue(pkt->flow, side, pkt);
+	list_del(&pkt->age);
+	list_add_tail(&pkt->entry.list,
+		      side == COLO_CMP_PVM ? &b->release : &b->freeq);
 	pi->held[side]--;
 }
 
@@ -447,6 +504,7 @@ static void pmycolo_compare_flow(struct pmycolo_inst *pi,
 	struct colo_cmp_result res = {};
 	enum colo_cmp_action act;
 
+	pmycolo_flow_sync(&pi->flows, flow);
 	while (!flow->diverged) {
 		struct pmycolo_pkt *p = pmycolo_head(flow, COLO_CMP_PVM);
 		struct pmycolo_pkt *s = pmycolo_head(flow, COLO_CMP_SVM);
@@ -490,8 +548,13 @@ static void pmycolo_compare_flow(struct pmycolo_inst *pi,
 	}
 }
 
-/* Compare every flow with news; release what matched. */
-static void pmycolo_compare_ready(struct pmycolo_inst *pi)
+/*
+ * Compare every flow with news and release what matched, until none is left
+ * or @deadline (the next tick) has come: the tick's work must not wait for a
+ * busy instance to run out of news.
+ */
+static void pmycolo_compare_ready(struct pmycolo_inst *pi,
+				  unsigned long deadline)
 {
 	struct pmycolo_batch b;
 	struct pmycolo_flow *flow;
@@ -514,6 +577,7 @@ static void pmycolo_compare_ready(struct pmycolo_inst *pi)
 		}
 		list_del_init(&flow->ready);
 		pmycolo_compare_flow(pi, flow, &b);
+		pmycolo_flow_settle(&pi->flows, flow);
 		pmycolo_gauges(pi);
 		spin_unlock_bh(&pi->lock);
 
@@ -530,45 +594,56 @@ static void pmycolo_compare_ready(struct pmycolo_inst *pi)
 		if (b.miscompare)
 			pmycolo_request(pi, &b.ev);
 		cond_resched();
+		if (!time_before(jiffies, deadline))
+			break;
 	}
 	mutex_unlock(&pi->release_mutex);
 }
 
-/* Ask for a checkpoint if a head waited too long; forget idle flows. */
+/*
+ * Every tick: ask for a checkpoint if a packet waited too long, or again
+ * for one still wanted; forget idle flows. Each side's held packets are in
+ * arrival order, so only the oldest is looked at; idle flows are in order
+ * of age, and freed a batch per hold of the lock.
+ */
 static void pmycolo_scan(struct pmycolo_inst *pi)
 {
 	unsigned long timeout, now = jiffies, oldest = 0;
-	struct pmycolo_flow *flow, *tmp, *late = NULL;
+	struct pmycolo_pkt *late = NULL;
 	struct colo_event ev;
+	bool more;
 	int side;
 
 	timeout = msecs_to_jiffies(READ_ONCE(pi->inst->compare_timeout_ms));
 	spin_lock_bh(&pi->lock);
-	list_for_each_entry_safe(flow, tmp, &pi->flows, all) {
-		bool empty = true;
+	for (side = COLO_CMP_PVM; side <= COLO_CMP_SVM; side++) {
+		struct pmycolo_pkt *pkt;
 
-		for (side = COLO_CMP_PVM; side <= COLO_CMP_SVM; side++) {
-			struct pmycolo_pkt *head = pmycolo_head(flow, side);
-
-			if (!head)
-				continue;
-			empty = false;
-			if (time_after(now, head->held_at + timeout) &&
-			    (!late || time_before(head->held_at, oldest))) {
-				late = flow;
-				oldest = head->held_at;
-			}
+		pkt = list_first_entry_or_null(&pi->age[side],
+					       struct pmycolo_pkt, age);
+		if (pkt && time_after(now, pkt->held_at + timeout) &&
+		    (!late || time_before(pkt->held_at, oldest))) {
+			late = pkt;
+			oldest = pkt->held_at;
 		}
-		if (empty && time_after(now, flow->last_seen + PMYCOLO_FLOW_IDLE))
-			pmycolo_flow_free(flow);
 	}
 	if (late) {
-		pmycolo_event(&ev, NFCOLO_REASON_TIMEOUT, late);
+		pmycolo_event(&ev, NFCOLO_REASON_TIMEOUT, late->flow);
 		ev.age_ms = jiffies_to_msecs(now - oldest);
 	}
 	spin_unlock_bh(&pi->lock);
 	if (late)
 		pmycolo_request(pi, &ev);
+	pmycolo_request_again(pi);
+
+	do {
+		spin_lock_bh(&pi->lock);
+		more = pmycolo_flows_expire(&pi->flows, PMYCOLO_FLOW_IDLE,
+					    PMYCOLO_EXPIRE_BATCH);
+		pmycolo_gauges(pi);
+		spin_unlock_bh(&pi->lock);
+		cond_resched();
+	} while (more && !kthread_should_stop());
 }
 
 static unsigned long pmycolo_tick(const struct pmycolo_inst *pi)
@@ -591,7 +666,7 @@ static int pmycolo_worker(void *data)
 			schedule_timeout(next_scan - jiffies);
 		__set_current_state(TASK_RUNNING);
 
-		pmycolo_compare_ready(pi);
+		pmycolo_compare_ready(pi, next_scan);
 		if (!time_before(jiffies, next_scan)) {
 			pmycolo_scan(pi);
 			next_scan = jiffies + pmycolo_tick(pi);
@@ -600,21 +675,28 @@ static int pmycolo_worker(void *data)
 	return 0;
 }
 
-/* Take every held packet off the queues; forget what was compared. */
+/*
+ * Take every held packet off the queues; forget what was compared (every
+ * flow catches up with the new epoch when next looked at) and any
+ * checkpoint still wanted.
+ */
 static void pmycolo_flush(struct pmycolo_inst *pi, bool drop)
 {
-	struct pmycolo_flow *flow;
+	struct pmycolo_flow *flow, *tmp;
 	LIST_HEAD(release);
 	LIST_HEAD(freeq);
 
 	mutex_lock(&pi->release_mutex);
 	spin_lock_bh(&pi->lock);
-	list_for_each_entry(flow, &pi->flows, all) {
-		list_splice_tail_init(&flow->queue[COLO_CMP_PVM], &release);
-		list_splice_tail_init(&flow->queue[COLO_CMP_SVM], &freeq);
-		colo_cmp_tcp_reset(&flow->tcp);
-		flow->diverged = false;
+	list_for_each_entry_safe(flow, tmp, &pi->flows.busy, lru) {
+		pmycolo_flow_splice(flow, COLO_CMP_PVM, &release);
+		pmycolo_flow_splice(flow, COLO_CMP_SVM, &freeq);
+		pmycolo_flow_settle(&pi->flows, flow);
 	}
+	pi->flows.epoch++;
+	pi->want = false;
+	INIT_LIST_HEAD(&pi->age[COLO_CMP_PVM]);
+	INIT_LIST_HEAD(&pi->age[COLO_CMP_SVM]);
 	pi->held[COLO_CMP_PVM] = 0;
 	pi->held[COLO_CMP_SVM] = 0;
 	pmycolo_gauges(pi);
@@ -638,27 +720,41 @@ static bool pmycolo_entry_uses_dev(const struct nf_queue_entry *entry,
 	return false;
 }
 
+/*
+ * @dev is going away: drop the held PVM packets that refer to it, and the
+ * SVM's that came in through it (the forward device: they hold no
+ * reference to it).
+ */
 static void pmycolo_inst_drop_dev(struct pmycolo_inst *pi,
 				  const struct net_device *dev)
 {
 	struct pmycolo_pkt *pkt, *tmp;
-	struct pmycolo_flow *flow;
-	LIST_HEAD(drop);
+	LIST_HEAD(release);
+	LIST_HEAD(freeq);
+	int side;
 
 	mutex_lock(&pi->release_mutex);
 	spin_lock_bh(&pi->lock);
-	list_for_each_entry(flow, &pi->flows, all) {
-		list_for_each_entry_safe(pkt, tmp, &flow->queue[COLO_CMP_PVM],
-					 entry.list) {
-			if (!pmycolo_entry_uses_dev(&pkt->entry, dev))
+	for (side = COLO_CMP_PVM; side <= COLO_CMP_SVM; side++) {
+		list_for_each_entry_safe(pkt, tmp, &pi->age[side], age) {
+			struct pmycolo_flow *flow = pkt->flow;
+
+			if (side == COLO_CMP_PVM ?
+			    !pmycolo_entry_uses_dev(&pkt->entry, dev) :
+			    pkt->entry.skb->dev != dev)
 				continue;
-			list_move_tail(&pkt->entry.list, &drop);
-			pi->held[COLO_CMP_PVM]--;
+			pmycolo_flow_unqueue(flow, side, pkt);
+			list_del(&pkt->age);
+			list_add_tail(&pkt->entry.list, side == COLO_CMP_PVM ?
+				      &release : &freeq);
+			pi->held[side]--;
+			pmycolo_flow_settle(&pi->flows, flow);
 		}
 	}
 	pmycolo_gauges(pi);
 	spin_unlock_bh(&pi->lock);
-	pmycolo_release_list(pi, &drop, true);
+	pmycolo_release_list(pi, &release, true);
+	pmycolo_free_list(pi, &freeq, false);
 	mutex_unlock(&pi->release_mutex);
 }
 
@@ -702,37 +798,49 @@ void pmycolo_drop_dev(struct net *net, const struct net_device *dev)
 static int pmycolo_attach(struct colo_instance *inst)
 {
 	struct pmycolo_inst *pi;
-	int i;
+	int err;
 
-	pi = kvzalloc(sizeof(*pi), GFP_KERNEL);
+	/* Charged to the memory cgroup of whoever creates the instance. */
+	pi = kzalloc(sizeof(*pi), GFP_KERNEL_ACCOUNT);
 	if (!pi)
 		return -ENOMEM;
 	pi->inst = inst;
 	pi->net = colo_instance_net(inst);
 	spin_lock_init(&pi->lock);
 	mutex_init(&pi->release_mutex);
-	INIT_LIST_HEAD(&pi->flows);
+	INIT_LIST_HEAD(&pi->age[COLO_CMP_PVM]);
+	INIT_LIST_HEAD(&pi->age[COLO_CMP_SVM]);
 	INIT_LIST_HEAD(&pi->ready);
-	for (i = 0; i < ARRAY_SIZE(pi->hash); i++)
-		INIT_HLIST_HEAD(&pi->hash[i]);
-	pi->hash_seed = get_random_u32();
+	err = pmycolo_flows_init(&pi->flows);
+	if (err)
+		goto err_free;
 	pi->worker = kthread_run(pmycolo_worker, pi, "colo_pmy/%u",
 				 inst->index);
 	if (IS_ERR(pi->worker)) {
-		int err = PTR_ERR(pi->worker);
-
-		kvfree(pi);
-		return err;
+		err = PTR_ERR(pi->worker);
+		goto err_flows;
 	}
 	inst->role_data = pi;
 	pmycolo_inst_link(pi);
 	return 0;
+
+err_flows:
+	pmycolo_flows_destroy(&pi->flows);
+err_free:
+	kfree(pi);
+	return err;
 }
 
+/*
+ * No grace period is waited for here (a namespace going away detaches many
+ * instances under the core's mutex): a packet path that still sees the
+ * role finds it dead under the lock and never touches a flow; the memory
+ * it may still read is freed after a grace period. inst->role_data keeps
+ * pointing here for those readers until a new role data replaces it.
+ */
 static void pmycolo_detach(struct colo_instance *inst)
 {
 	struct pmycolo_inst *pi = inst->role_data;
-	struct pmycolo_flow *flow, *tmp;
 
 	spin_lock_bh(&pi->lock);
 	pi->dead = true;
@@ -741,14 +849,11 @@ static void pmycolo_detach(struct colo_instance *inst)
 	/* Held PVM packets go on, unless their namespace is going away. */
 	pmycolo_flush(pi, !check_net(pi->net));
 	pmycolo_inst_unlink(pi);
-	/* Packet paths that still see the role find it dead. */
-	synchronize_rcu();
-	list_for_each_entry_safe(flow, tmp, &pi->flows, all)
-		pmycolo_flow_free(flow);
+	pmycolo_flows_destroy(&pi->flows);
 	colo_gauge_set(inst, COLO_GAUGE_PVM_QUEUE, 0);
 	colo_gauge_set(inst, COLO_GAUGE_SVM_QUEUE, 0);
-	inst->role_data = NULL;
-	kvfree(pi);
+	colo_gauge_set(inst, COLO_GAUGE_FLOWS, 0);
+	kfree_rcu(pi, rcu);
 }
 
 static void pmycolo_checkpoint(struct colo_instance *inst)

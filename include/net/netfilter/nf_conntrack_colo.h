@@ -45,6 +45,7 @@ struct colo_instance {
 	struct colo_owner		owner;
 	u32				compare_timeout_ms;
 	u32				queue_limit;
+	u32				flow_limit;
 	/*
 	 * Flows remember both: a flow of an older generation was claimed
 	 * before a RESET and is left alone; a flow of an older epoch has
@@ -54,8 +55,8 @@ struct colo_instance {
 	u32				checkpoint_epoch;
 	struct colo_pcpu_stats __percpu	*stats;
 	/* Queue depths and their high-water marks: the primary sets them. */
-	atomic_t			gauge[2];
-	atomic_t			gauge_high[2];
+	atomic_t			gauge[3];
+	atomic_t			gauge_high[3];
 	/* Private state of the role module attached to this instance. */
 	const struct colo_role_ops	*role;
 	void				*role_data;
@@ -64,6 +65,7 @@ struct colo_instance {
 enum colo_gauge {
 	COLO_GAUGE_PVM_QUEUE,
 	COLO_GAUGE_SVM_QUEUE,
+	COLO_GAUGE_FLOWS,
 };
 
 /* What INIT asks for. */
@@ -73,6 +75,7 @@ struct colo_instance_config {
 	struct colo_owner	owner;
 	u32			compare_timeout_ms;
 	u32			queue_limit;
+	u32			flow_limit;
 };
 
 /* A checkpoint request: why, and for which flow. */

@@ -13,8 +13,8 @@
  *
  * Requests (userspace -> kernel):
  *   NFCOLO_PROXY_INIT     INDEX, MODE, [FLAGS], [COMPARE_TIMEOUT_MS],
- *                         [QUEUE_LIMIT]; the last two for a primary only
- *                         (EINVAL otherwise). Without NFCOLO_F_PERSISTENT the
+ *                         [QUEUE_LIMIT], [FLOW_LIMIT]; the last three for a
+ *                         primary only (EINVAL otherwise). Without NFCOLO_F_PERSISTENT the
  *                         requesting socket owns the instance: closing it
  *                         tears a primary down (held packets released) and
  *                         fails a secondary over (offsets kept).
@@ -33,7 +33,7 @@
  *   NFCOLO_PROXY_GET      [INDEX]. doit: one instance; dump: all of them.
  *                         Replies carry INDEX, MODE, STATE, FLAGS,
  *                         [OWNER_PORTID], COMPARE_TIMEOUT_MS, QUEUE_LIMIT,
- *                         CHECKPOINT_PENDING and STATS. Needs no privilege;
+ *                         CHECKPOINT_PENDING, STATS and FLOW_LIMIT. Needs no privilege;
  *                         all others need CAP_NET_ADMIN in the netns's user
  *                         namespace.
  *   Commands on an unknown INDEX fail with ENOENT. Every rejection carries an
@@ -103,6 +103,9 @@ enum nfcolo_state {
 #define NFCOLO_QUEUE_LIMIT_DEFAULT		8192U
 #define NFCOLO_QUEUE_LIMIT_MIN			16U
 #define NFCOLO_QUEUE_LIMIT_MAX			1048576U
+#define NFCOLO_FLOW_LIMIT_DEFAULT		65536U
+#define NFCOLO_FLOW_LIMIT_MIN			16U
+#define NFCOLO_FLOW_LIMIT_MAX			4194304U
 
 enum nfcolo_attrs {
 	NFCOLO_A_UNSPEC,
@@ -117,6 +120,7 @@ enum nfcolo_attrs {
 	NFCOLO_A_CHECKPOINT_PENDING,	/* u8, 0 or 1 (reply) */
 	NFCOLO_A_STATS,			/* nested, enum nfcolo_stats (reply) */
 	NFCOLO_A_EVENT,			/* nested, enum nfcolo_event_attrs */
+	NFCOLO_A_FLOW_LIMIT,		/* u32, flows of a primary instance */
 	__NFCOLO_A_MAX
 };
 
@@ -157,6 +161,11 @@ enum nfcolo_stats {
 	/* primary, again */
 	NFCOLO_STATS_PKTS_DROPPED,	/* PVM: no memory, queue full, device gone */
 	NFCOLO_STATS_SVM_PKTS_LINK,	/* ARP, ND, MLD: dropped, not compared */
+	NFCOLO_STATS_REQ_FLOW_LIMIT,
+	NFCOLO_STATS_FLOWS,		/* gauge */
+	NFCOLO_STATS_FLOWS_HIGH,
+	NFCOLO_STATS_FLOWS_EVICTED,	/* idle flows reused at the limit */
+	NFCOLO_STATS_SVM_PKTS_NO_FLOW,	/* SVM: nothing held to match */
 	__NFCOLO_STATS_MAX
 };
 
@@ -168,6 +177,7 @@ enum nfcolo_reason {
 	NFCOLO_REASON_MISCOMPARE,	/* PVM and SVM output differ */
 	NFCOLO_REASON_TIMEOUT,		/* a held packet waited too long */
 	NFCOLO_REASON_QUEUE_FULL,	/* a queue reached QUEUE_LIMIT */
+	NFCOLO_REASON_FLOW_LIMIT,	/* FLOW_LIMIT flows all hold packets */
 	__NFCOLO_REASON_MAX
 };
 

@@ -1,0 +1,41 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The SVM's packets held by PMYCOLO came in through the forward device and
+# hold no reference to it: when it goes away they are dropped (counted as
+# freed), not kept until a checkpoint (issue 11, item 13). The SVM's output
+# is sent as raw frames into the forward device from the secondary's end
+# (lib/rawflood.py); with no PVM copies and a long timeout, it stays held.
+source "$(dirname "$0")/lib/guest.sh"
+source "$(dirname "$0")/lib/topology.sh"
+
+require_cmd python3 iptables ip6tables
+load_colo_modules
+topo_create
+tmp=$(mktemp -d)
+flood=$PROJECT_DIR/selftests/lib/rawflood.py
+
+cleanup() {
+	[[ -n ${standin:-} ]] && kill "$standin" 2>/dev/null
+	rm -rf "$tmp"
+}
+
+pstat() { colo_stat "$TOPO_PRIMARY" 1 "$1"; }
+
+topo_pmycolo 1
+colo_run "$TOPO_PRIMARY" 1 primary "$tmp/standin.log" --timeout 60000
+standin=$COLO_RUN_PID
+
+n=100
+ip netns exec "$TOPO_SECONDARY" python3 "$flood" eth1 udp 0 "$n"
+wait_until eval '(($(pstat svm_queue) == n))' ||
+	fail "the SVM's datagrams are not held: svm_queue $(pstat svm_queue)"
+freed=$(pstat svm_pkts_freed)
+ip -n "$TOPO_PRIMARY" link del eth1
+check "forward device gone: the SVM's held packets dropped" \
+	'(($(pstat svm_queue) == 0))'
+check "forward device gone: each counted as freed" \
+	'(($(pstat svm_pkts_freed) - freed == n))'
+check "no checkpoint was asked for" '(($(pstat checkpoints_requested) == 0))'
+
+ksft_exit
