@@ -15,6 +15,8 @@
 #
 # usage: vms.sh start DIR [KVER]    start both, return at once
 #        vms.sh stop DIR            stop both (their pid files are in DIR)
+#        vms.sh mac pvm|svm         the MAC of the test guest's NIC that
+#                                   faces that VM (its host's vif)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -69,6 +71,13 @@ start)
 		sleep 0.1
 	done
 	die "the VMs did not start: $(cat "$dir"/*.log)"
+	;;
+mac)
+	case ${2:-} in
+	pvm) echo 52:54:00:c0:fe:01 ;;
+	svm) echo 52:54:00:c0:fe:02 ;;
+	*) die "mac: pvm or svm" ;;
+	esac
 	;;
 stop)
 	dir=${2:?usage: vms.sh stop DIR}
