@@ -39,10 +39,16 @@ topo_pmycolo 1
 P "$COLOCTL" init 1 --mode primary
 
 # The file the VMs' httpd serves (selftests/realvm/init).
-want=$(seq 1 600000 | sha256sum | cut -d' ' -f1)
+want=$(seq 1 200000 | sha256sum | cut -d' ' -f1)
 get() { C curl -s --max-time 120 "http://$VM_IP4/file" | sha256sum | cut -d' ' -f1; }
 ckpts() { grep -c '^colo: checkpoint' "$REALVM_LOG"; }
-requests() { colo_stat "$TOPO_PRIMARY" 1 checkpoints_requested; }
+# One counter of the primary's instance (lib/topology.sh's colo_stat, with
+# a bound: a test that hangs says less than one that fails).
+pstat() {
+	timeout 30 ip netns exec "$TOPO_PRIMARY" "$COLOCTL" status 1 --json |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"][sys.argv[1]])' "$1"
+}
+requests() { pstat checkpoints_requested; }
 
 t0=$SECONDS
 realvm_drive 1 2000 "$tmp/colo.log" || { fail "COLO did not start"; ksft_exit; }
@@ -74,17 +80,20 @@ check "checkpoints were requested, not a storm ($((r2 - r1)) requests for 3 conn
 	"((r2 - r1 <= 6))"
 check "QEMU checkpointed on request" "grep -q '(requested)' $tmp/colo.log"
 # After the checkpoint the SVM is a copy: identical traffic compares equal.
-matched0=$(colo_stat "$TOPO_PRIMARY" 1 pkts_matched)
+echo "the client got: $(head -c 40 "$tmp/diff1" | tr '\n' ' ')"
+echo "the primary's instance after the divergent service:"
+timeout 30 ip netns exec "$TOPO_PRIMARY" "$COLOCTL" status 1
+matched0=$(pstat pkts_matched)
 check "a download after the miscompare is intact" "[[ \$(get) == $want ]]"
 r3=$(requests)
-matched1=$(colo_stat "$TOPO_PRIMARY" 1 pkts_matched)
+matched1=$(pstat pkts_matched)
 check "it compared equal ($((matched1 - matched0)) packets matched, $((r3 - r2)) requests)" \
 	"((matched1 > matched0 && r3 == r2))"
 
 echo "[$SECONDS s] failover"
 # 3. Failover from a real checkpoint, mid-download, with an echo stream.
 ip netns exec "$TOPO_SWITCH" tc qdisc add dev sw-client root tbf \
-	rate 4mbit burst 32k latency 400ms
+	rate 1mbit burst 16k latency 400ms
 C curl -s --max-time 120 -o "$tmp/big" "http://$VM_IP4/file" &
 dl=$!
 C timeout 120 python3 - "$VM_IP4" 7 >"$tmp/echo.out" 2>&1 <<'PY' &
@@ -101,7 +110,7 @@ print("200 echoes intact")
 PY
 echo_pid=$!
 for i in $(seq 300); do
-	(($(stat -c %s "$tmp/big" 2>/dev/null || echo 0) > (1 << 20))) && break
+	(($(stat -c %s "$tmp/big" 2>/dev/null || echo 0) > (256 << 10))) && break
 	sleep 0.1
 done
 at=$(stat -c %s "$tmp/big" 2>/dev/null || echo 0)
