@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Build the initramfs of the small COLO test VMs (PVM and SVM): static
-# busybox, the Debian kernel's virtio-net modules and the VMs' init. Cached
+# busybox, the Debian kernel's virtio-net and virtio-rng modules and the VMs' init. Cached
 # until one of its inputs changes.
 #
 # usage: selftests/realvm/mkinitramfs.sh KVER OUTPUT.cpio
@@ -14,7 +14,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 busybox=/bin/busybox
 # 1.3 MB served by httpd on port 80 (selftests/realvm.sh knows the number).
 file_lines=200000
-mods=(virtio_pci virtio_net)
+mods=(virtio_pci virtio_net virtio_rng)
 
 die() { echo "realvm/mkinitramfs: $*" >&2; exit 1; }
 

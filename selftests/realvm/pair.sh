@@ -25,7 +25,7 @@ make -s -C "$project/selftests" realvm/tcg_colo_shim.so
 mkdir -p "$project/build/realvm"
 dir=$(mktemp -d "$project/build/realvm/pair.XXXXXX")
 trap '"$here/vms.sh" stop "$dir"; rm -rf "$dir"' EXIT
-"$here/vms.sh" start "$dir" $kver
+"$here/vms.sh" start "$dir" ${kver:+"$kver"}
 t0=$SECONDS
 until grep -q "colo-smallvm: up" "$dir/pvm.console"; do
 	((SECONDS - t0 < 120)) || { echo "the PVM did not boot:"; tail "$dir/pvm.console"; exit 1; }

@@ -52,6 +52,7 @@ vm_start() {
 		-qmp "unix:$dir/$name.qmp,server=on,wait=off" \
 		-netdev "dgram,id=n0,local.type=unix,local.path=$dir/$name.net,remote.type=unix,remote.path=$dir/$name.net.peer" \
 		-device "virtio-net-pci,netdev=n0,mac=$VM_MAC,romfile=" \
+		-device virtio-rng-pci \
 		-pidfile "$dir/$name.pid" "$@" \
 		</dev/null >"$dir/$name.log" 2>&1 &
 }
