@@ -15,6 +15,8 @@
 #   -k KVER    kernel release (default: scripts/kver.sh)
 #   -e VAR=VAL set VAR in the command's environment (repeatable)
 #   -v         print boot progress and timing on stderr
+#   --colo-vms start the real COLO pair (selftests/realvm/vms.sh) beside
+#              the guest, wired to it: see selftests/lib/realvm.sh
 #   --shell    interactive shell on the guest console instead of CMD
 #
 # CMD's stdout and stderr are streamed to ours; its exit status is ours,
@@ -34,6 +36,7 @@ smp=2
 kver=
 verbose=0
 mode=cmd
+colo_vms=0
 envs=()
 
 usage() {
@@ -49,6 +52,7 @@ while (($#)); do
 	-k) kver=${2:?}; shift 2 ;;
 	-e) [[ ${2:-} == [A-Za-z_]*=* ]] || usage; envs+=("$2"); shift 2 ;;
 	-v) verbose=1; shift ;;
+	--colo-vms) colo_vms=1; shift ;;
 	--shell) mode=shell; shift ;;
 	--) shift; break ;;
 	-h|--help) usage ;;
@@ -110,9 +114,12 @@ run=$(mktemp -d "$builddir/run.XXXXXX")
 out=$run/out
 mkdir "$out"
 echo "$mode" >"$out/mode"
+colo=
+((colo_vms)) && colo=$(mktemp -d "$builddir/colo.XXXXXX")
 {
 	echo "cd $(printf '%q' "$project") || exit 125"
 	printf 'export COLO_VM_BUILD=%q\n' "$builddir"
+	((colo_vms)) && printf 'export COLO_REALVM=%q\n' "$colo"
 	for e in "${envs[@]}"; do
 		printf 'export %s=%q\n' "${e%%=*}" "${e#*=}"
 	done
@@ -140,6 +147,23 @@ qemu=(qemu-system-x86_64
 	-device "virtio-9p-pci,fsdev=results,mount_tag=results"
 	-monitor none
 )
+# The real COLO pair runs on this machine, beside the guest; the guest gets
+# a NIC facing each VM's NIC and a serial port to each VM's QMP socket.
+# Its run directory is not $run, which is gone before the EXIT trap stops
+# the VMs; a failed run keeps their console logs.
+if ((colo_vms)); then
+	trap '"$project/selftests/realvm/vms.sh" stop "$colo"
+		[[ -d $run ]] && cp "$colo"/*.console "$run/" 2>/dev/null
+		rm -rf "$colo"' EXIT
+	"$project/selftests/realvm/vms.sh" start "$colo" "$kver"
+	qemu+=(-device virtio-serial-pci)
+	for vm in pvm svm; do
+		qemu+=(-netdev "dgram,id=$vm,local.type=unix,local.path=$colo/$vm.net.peer,remote.type=unix,remote.path=$colo/$vm.net"
+			-device "virtio-net-pci,netdev=$vm,mac=$("$project/selftests/realvm/vms.sh" mac "$vm"),romfile="
+			-chardev "socket,id=$vm-qmp,path=$colo/$vm.qmp"
+			-device "virtserialport,chardev=$vm-qmp,name=colo.$vm.qmp")
+	done
+fi
 
 log "booting $kver (timeout ${timeout_s}s), run dir $run"
 t0=$(now)

@@ -1,0 +1,99 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The real COLO pair of the selftests: two small QEMU VMs, PVM and SVM, on
+# the outer machine (next to the test guest, not nested in it: nested TCG
+# would be too slow). Both boot Debian's kernel and the same busybox
+# initramfs (selftests/realvm/mkinitramfs.sh); the SVM waits with -incoming
+# for the PVM's state, so its RAM equals the PVM's from the first
+# checkpoint on. Everything is a unix socket in DIR:
+#   pvm.qmp svm.qmp   QMP servers
+#   mig.sock          the migration (COLO) channel, the SVM listening
+#   pvm.net svm.net   each VM's NIC (-netdev dgram); its peer, the test
+#                     guest's NIC, sends from pvm.net.peer / svm.net.peer
+#   pvm.console svm.console   serial console logs
+#
+# usage: vms.sh start DIR [KVER]    start both, return at once
+#        vms.sh stop DIR            stop both (their pid files are in DIR)
+#        vms.sh mac pvm|svm         the MAC of the test guest's NIC that
+#                                   faces that VM (its host's vif)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+project=$(cd "$here/../.." && pwd)
+VM_MAC=52:54:00:c0:10:02
+
+die() { echo "realvm/vms: $*" >&2; exit 1; }
+
+# no_timer_check: on a loaded host the kernel's IO-APIC timer check may
+# miss its ticks under TCG and panic ("IO-APIC + timer doesn't work!").
+# QEMU 7.2 under TCG needs two workarounds (see docs/design.md, Tests):
+# - the LD_PRELOAD shim (tcg_colo_shim.c) for the primary's deadlock at its
+#   first checkpoint;
+# - a RAM size that is not a multiple of 256 KiB: the aligned fast path of
+#   cpu_physical_memory_sync_dirty_bitmap() loses dirty pages under TCG
+#   (fixed in QEMU 9.0), the slow path is correct. 128 MiB + 8 KiB.
+accel=${REALVM_ACCEL:-tcg}
+mem=131080K
+
+vm_start() {
+	local dir=$1 kver=$2 name=$3
+	shift 3
+	local env=()
+	[[ $accel == tcg ]] && env=(LD_PRELOAD="$project/selftests/realvm/tcg_colo_shim.so")
+	rm -f "$dir/$name".{qmp,net,pid}
+	env "${env[@]}" qemu-system-x86_64 \
+		-nodefaults -no-user-config -nographic -no-reboot \
+		-name "colo-$name" \
+		-accel "$accel" -cpu max -smp 1 -m "$mem" \
+		-kernel "/boot/vmlinuz-$kver" -initrd "$dir/smallvm.cpio" \
+		-append "console=ttyS0 loglevel=4 panic=-1 rdinit=/init edd=off no_timer_check" \
+		-serial "file:$dir/$name.console" -monitor none \
+		-qmp "unix:$dir/$name.qmp,server=on,wait=off" \
+		-netdev "dgram,id=n0,local.type=unix,local.path=$dir/$name.net,remote.type=unix,remote.path=$dir/$name.net.peer" \
+		-device "virtio-net-pci,netdev=n0,mac=$VM_MAC,romfile=" \
+		-device virtio-rng-pci \
+		-pidfile "$dir/$name.pid" "$@" \
+		</dev/null >"$dir/$name.log" 2>&1 &
+}
+
+case ${1:-} in
+start)
+	dir=${2:?usage: vms.sh start DIR [KVER]}
+	kver=${3:-$("$project/scripts/kver.sh")}
+	mkdir -p "$dir"
+	dir=$(cd "$dir" && pwd)
+	[[ $accel != tcg || -f $here/tcg_colo_shim.so ]] ||
+		die "$here/tcg_colo_shim.so missing: make -C selftests"
+	"$here/mkinitramfs.sh" "$kver" "$dir/smallvm.cpio"
+	rm -f "$dir/mig.sock"
+	vm_start "$dir" "$kver" svm -incoming "unix:$dir/mig.sock"
+	vm_start "$dir" "$kver" pvm
+	for _ in $(seq 100); do
+		[[ -S $dir/pvm.qmp && -S $dir/svm.qmp && -S $dir/mig.sock ]] && exit 0
+		sleep 0.1
+	done
+	die "the VMs did not start: $(cat "$dir"/*.log)"
+	;;
+mac)
+	case ${2:-} in
+	pvm) echo 52:54:00:c0:fe:01 ;;
+	svm) echo 52:54:00:c0:fe:02 ;;
+	*) die "mac: pvm or svm" ;;
+	esac
+	;;
+stop)
+	dir=${2:?usage: vms.sh stop DIR}
+	# SIGKILL: a primary whose secondary is gone may be stuck in its COLO
+	# thread with the BQL held, where SIGTERM's orderly shutdown never runs.
+	for name in pvm svm; do
+		[[ -s $dir/$name.pid ]] && kill -KILL "$(cat "$dir/$name.pid")" 2>/dev/null
+		rm -f "$dir/$name.pid"
+	done
+	exit 0
+	;;
+*)
+	sed -n '/^# usage:/,/^#   *vms.sh stop/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+	;;
+esac
