@@ -267,5 +267,5 @@ cap_stop() {
 # colo_stat NS INDEX NAME: one counter of an instance.
 colo_stat() {
 	ip netns exec "$1" "$COLOCTL" status "$2" --json |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"][sys.argv[1]])' "$3"
+		python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats"][sys.argv[1]])' "$3"
 }
