@@ -102,6 +102,7 @@ unit:
 	$(MAKE) -C tools check
 	$(MAKE) man
 	$(MAKE) install-test
+	tests/guest-lib-test.sh
 	$(MAKE) dkms-check
 	$(MAKE) -C iptables-ext check
 	$(MAKE) -C tests/unit check

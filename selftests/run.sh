@@ -50,6 +50,10 @@ else
 	done
 fi
 
+# The kernel options the tests need (selftests/config) that this one lacks.
+missing=$(bash -c 'source "$1/lib/guest.sh" && kernel_config_missing' _ "$here")
+[[ -n $missing ]] && echo "# the kernel lacks what selftests/config lists: ${missing//$'\n'/, }"
+
 # dmesg needs root; without it (a plain user with -f) skip the check.
 kmsg_ok=0
 [[ -w /dev/kmsg ]] && dmesg >/dev/null 2>&1 && kmsg_ok=1
