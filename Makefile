@@ -26,7 +26,8 @@ VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' $(SRC)/dkms.conf)
 export VERSION
 
 .PHONY: all modules userspace ext tools selftests-bin clean clean-modules check \
-	demo bench lint deps install uninstall man install-test dkms-src dkms-check
+	demo bench lint deps install uninstall man install-test dkms-src dkms-check \
+	shellcheck
 
 all: modules userspace selftests-bin
 
@@ -195,3 +196,7 @@ dkms-src:
 # dkms tree (the system's stays untouched).
 dkms-check:
 	scripts/dkms-check.sh
+
+# shellcheck on every shell script of the project.
+shellcheck:
+	scripts/shellcheck.sh

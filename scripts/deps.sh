@@ -12,8 +12,8 @@ pkgs=(
 	# kernel side: headers to build against and the same kernel to boot
 	# in the test guest (both -amd64 metapackages, so the same version)
 	linux-headers-amd64 linux-image-amd64 linux-source-6.1 kmod dkms sparse
-	# man page lint (make man)
-	man-db groff-base
+	# man page lint (make man); shellcheck on every shell script
+	man-db groff-base shellcheck
 	# test guest
 	qemu-system-x86 busybox-static cpio xz-utils
 	# userspace: iptables extensions, coloctl, tests

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash # sourced by the tests, the demo and the benchmark
 #
 # The COLO test topology, shared by the selftests, `make demo` and the
 # benchmarks. Every host and VM is a network namespace of the guest:
