@@ -11,6 +11,8 @@
 #                   (DESTDIR, INSTALL_MOD_PATH, PREFIX); make uninstall
 #   make man        build the man pages and check them for warnings
 #   make dkms-src   the modules' sources into $(DESTDIR)/usr/src for DKMS
+#   make deb        Debian packages colo-proxy-dkms and colo-proxy-tools,
+#                   built in a copy of the tree, into build/deb/
 
 # Kernel to build against: the running kernel's build tree, else the newest
 # installed Debian headers.
@@ -27,7 +29,7 @@ export VERSION
 
 .PHONY: all modules userspace ext tools selftests-bin clean clean-modules check \
 	demo bench lint deps install uninstall man install-test dkms-src dkms-check \
-	shellcheck
+	deb deb-check shellcheck
 
 all: modules userspace selftests-bin
 
@@ -196,6 +198,23 @@ dkms-src:
 # dkms tree (the system's stays untouched).
 dkms-check:
 	scripts/dkms-check.sh
+
+# Debian packages (debian/), with dpkg-buildpackage in a copy of the tree
+# (the files git knows, and new ones it does not ignore) so that the tree
+# stays clean; the .deb files and the .changes land in build/deb/.
+DEB_DIR := build/deb
+deb:
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/colo-proxy-$(VERSION)
+	git ls-files -z --cached --others --exclude-standard | \
+		xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+		tar --null -T - -cf - | tar -xf - -C $(DEB_DIR)/colo-proxy-$(VERSION)
+	cd $(DEB_DIR)/colo-proxy-$(VERSION) && dpkg-buildpackage -b -us -uc
+	ls $(DEB_DIR)/*.deb
+
+# make deb, then the packages' contents and lintian (errors and warnings).
+deb-check:
+	scripts/deb-check.sh
 
 # shellcheck on every shell script of the project.
 shellcheck:

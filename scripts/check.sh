@@ -3,10 +3,11 @@
 #
 # The body of 'make check' (after 'make deps'): build everything for the
 # guest's kernel, run the userspace unit tests, the style gates (make lint:
-# checkpatch, sparse, W=1; shellcheck on every shell script), then every
-# selftest in one QEMU guest. Ends with one line "N passed, N failed, N
-# skipped" adding them all up, and exits non-zero if anything failed or did
-# not run.
+# checkpatch, sparse, W=1; shellcheck on every shell script), build the
+# Debian packages and lint them (selftests/debian_pkg.sh installs them in
+# the guest), then every selftest in one QEMU guest. Ends with one line
+# "N passed, N failed, N skipped" adding them all up, and exits non-zero if
+# anything failed or did not run.
 #   VM_TIMEOUT    whole guest run, seconds (default 2400)
 #   KSFT_TIMEOUT  one selftest, seconds (default 300)
 #   TESTS         selftests to run (default: all)
@@ -64,6 +65,10 @@ add build/lint.log "make lint" "${PIPESTATUS[0]}"
 
 scripts/shellcheck.sh 2>&1 | tee build/shellcheck.log
 add build/shellcheck.log "shellcheck" "${PIPESTATUS[0]}"
+
+# Before the guest boots: it installs these packages.
+scripts/deb-check.sh 2>&1 | tee build/deb-check.log
+add build/deb-check.log "debian packages" "${PIPESTATUS[0]}"
 
 # shellcheck disable=SC2086 # TESTS is a list of test names
 selftests/vm/run.sh -t "${VM_TIMEOUT:-2400}" -k "$kver" \
