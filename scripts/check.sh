@@ -8,7 +8,8 @@
 # the guest), then every selftest in one QEMU guest. Ends with one line
 # "N passed, N failed, N skipped" adding them all up, and exits non-zero if
 # anything failed or did not run.
-#   VM_TIMEOUT    whole guest run, seconds (default 2400)
+#   VM_TIMEOUT    whole guest run, seconds (default 3600: debian_pkg.sh's
+#                 DKMS build under TCG takes minutes of it)
 #   KSFT_TIMEOUT  one selftest, seconds (default 300)
 #   TESTS         selftests to run (default: all)
 set -uo pipefail
@@ -71,7 +72,7 @@ scripts/deb-check.sh 2>&1 | tee build/deb-check.log
 add build/deb-check.log "debian packages" "${PIPESTATUS[0]}"
 
 # shellcheck disable=SC2086 # TESTS is a list of test names
-selftests/vm/run.sh -t "${VM_TIMEOUT:-2400}" -k "$kver" \
+selftests/vm/run.sh -t "${VM_TIMEOUT:-3600}" -k "$kver" \
 	-e "KSFT_TIMEOUT=${KSFT_TIMEOUT:-300}" \
 	-- selftests/run.sh ${TESTS:-} 2>&1 | tee build/selftests.log
 add build/selftests.log "selftests" "${PIPESTATUS[0]}"
