@@ -11,6 +11,8 @@
 #                   (DESTDIR, INSTALL_MOD_PATH, PREFIX); make uninstall
 #   make man        build the man pages and check them for warnings
 #   make dkms-src   the modules' sources into $(DESTDIR)/usr/src for DKMS
+#   make deb        Debian packages colo-proxy-dkms and colo-proxy-tools,
+#                   built in a copy of the tree, into build/deb/
 
 # Kernel to build against: the running kernel's build tree, else the newest
 # installed Debian headers.
@@ -26,7 +28,8 @@ VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' $(SRC)/dkms.conf)
 export VERSION
 
 .PHONY: all modules userspace ext tools selftests-bin clean clean-modules check \
-	demo bench lint deps install uninstall man install-test dkms-src dkms-check
+	demo bench lint deps install uninstall man install-test dkms-src dkms-check \
+	deb deb-check shellcheck
 
 all: modules userspace selftests-bin
 
@@ -102,6 +105,7 @@ unit:
 	$(MAKE) -C tools check
 	$(MAKE) man
 	$(MAKE) install-test
+	tests/guest-lib-test.sh
 	$(MAKE) dkms-check
 	$(MAKE) -C iptables-ext check
 	$(MAKE) -C tests/unit check
@@ -196,3 +200,24 @@ dkms-src:
 # dkms tree (the system's stays untouched).
 dkms-check:
 	scripts/dkms-check.sh
+
+# Debian packages (debian/), with dpkg-buildpackage in a copy of the tree
+# (the files git knows, and new ones it does not ignore) so that the tree
+# stays clean; the .deb files and the .changes land in build/deb/.
+DEB_DIR := build/deb
+deb:
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/colo-proxy-$(VERSION)
+	git ls-files -z --cached --others --exclude-standard | \
+		xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+		tar --null -T - -cf - | tar -xf - -C $(DEB_DIR)/colo-proxy-$(VERSION)
+	cd $(DEB_DIR)/colo-proxy-$(VERSION) && dpkg-buildpackage -b -us -uc
+	ls $(DEB_DIR)/*.deb
+
+# make deb, then the packages' contents and lintian (errors and warnings).
+deb-check:
+	scripts/deb-check.sh
+
+# shellcheck on every shell script of the project.
+shellcheck:
+	scripts/shellcheck.sh

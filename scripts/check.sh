@@ -2,10 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The body of 'make check' (after 'make deps'): build everything for the
-# guest's kernel, run the userspace unit tests, then every selftest in one
-# QEMU guest. Ends with one line "N passed, N failed, N skipped" adding up
-# both, and exits non-zero if anything failed or did not run.
-#   VM_TIMEOUT    whole guest run, seconds (default 2400)
+# guest's kernel, run the userspace unit tests, the style gates (make lint:
+# checkpatch, sparse, W=1; shellcheck on every shell script), build the
+# Debian packages and lint them (selftests/debian_pkg.sh installs them in
+# the guest), then every selftest in one QEMU guest. Ends with one line
+# "N passed, N failed, N skipped" adding them all up, and exits non-zero if
+# anything failed or did not run.
+#   VM_TIMEOUT    whole guest run, seconds (default 3600: debian_pkg.sh's
+#                 DKMS build under TCG takes minutes of it)
 #   KSFT_TIMEOUT  one selftest, seconds (default 300)
 #   TESTS         selftests to run (default: all)
 set -uo pipefail
@@ -46,8 +50,29 @@ fi
 make --no-print-directory unit 2>&1 | tee build/unit.log
 add build/unit.log "unit tests" "${PIPESTATUS[0]}"
 
+# make lint's three gates, each one test: clean, or a failure.
+for gate in checkpatch sparse w1; do
+	if make --no-print-directory "$gate" KDIR="/lib/modules/$kver/build" \
+		>"build/lint-$gate.log" 2>&1; then
+		echo "ok: make $gate"
+		echo "lint: 1 passed, 0 failed"
+	else
+		tail -n 40 "build/lint-$gate.log"
+		echo "FAIL: make $gate (build/lint-$gate.log)"
+		echo "lint: 0 passed, 1 failed"
+	fi
+done 2>&1 | tee build/lint.log
+add build/lint.log "make lint" "${PIPESTATUS[0]}"
+
+scripts/shellcheck.sh 2>&1 | tee build/shellcheck.log
+add build/shellcheck.log "shellcheck" "${PIPESTATUS[0]}"
+
+# Before the guest boots: it installs these packages.
+scripts/deb-check.sh 2>&1 | tee build/deb-check.log
+add build/deb-check.log "debian packages" "${PIPESTATUS[0]}"
+
 # shellcheck disable=SC2086 # TESTS is a list of test names
-selftests/vm/run.sh -t "${VM_TIMEOUT:-2400}" -k "$kver" \
+selftests/vm/run.sh -t "${VM_TIMEOUT:-3600}" -k "$kver" \
 	-e "KSFT_TIMEOUT=${KSFT_TIMEOUT:-300}" \
 	-- selftests/run.sh ${TESTS:-} 2>&1 | tee build/selftests.log
 add build/selftests.log "selftests" "${PIPESTATUS[0]}"

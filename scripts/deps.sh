@@ -12,8 +12,11 @@ pkgs=(
 	# kernel side: headers to build against and the same kernel to boot
 	# in the test guest (both -amd64 metapackages, so the same version)
 	linux-headers-amd64 linux-image-amd64 linux-source-6.1 kmod dkms sparse
-	# man page lint (make man)
-	man-db groff-base
+	# man page lint (make man); shellcheck on every shell script
+	man-db groff-base shellcheck
+	# Debian packages (make deb): debhelper with dh_dkms, lintian; git
+	# lists the files that go into the package build
+	debhelper dh-dkms lintian dpkg-dev pkgconf git
 	# test guest
 	qemu-system-x86 busybox-static cpio xz-utils
 	# userspace: iptables extensions, coloctl, tests

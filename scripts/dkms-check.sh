@@ -46,7 +46,7 @@ for k in "${kvers[@]}"; do
 	else
 		bad "dkms build for $k:"
 		cat "$tmp/log"
-		cat "$tmp/dkms/$name/$version/build/make.log" 2>/dev/null | tail -n 30
+		tail -n 30 "$tmp/dkms/$name/$version/build/make.log" 2>/dev/null
 	fi
 	for m in "${modules[@]}"; do
 		ko=$tmp/dkms/$name/$version/$k/$(uname -m)/module/$m.ko

@@ -24,7 +24,7 @@ for page in "$@"; do
 		passed=$((passed + 1))
 	else
 		echo "FAIL: $page:"
-		sed 's/^/    /' <<<"$out"
+		printf '%s\n' "$out" | sed 's/^/    /'
 		failed=$((failed + 1))
 	fi
 done

@@ -13,9 +13,11 @@ c() { ip netns exec "$ns" "$COLOCTL" "$@"; }
 
 # json EXPR: evaluate EXPR on the JSON document read from stdin (as d).
 json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+# json1 EXPR: the same on the one element of a JSON array (status INDEX).
+json1() { python3 -c 'import json,sys; [d]=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
 # st INDEX EXPR: EXPR evaluated on instance INDEX's JSON status (as d).
-st() { c status "$1" --json | json "$2"; }
+st() { c status "$1" --json | json1 "$2"; }
 
 # expect_fail WHAT TEXT CMD...: CMD must exit 1 and say TEXT on stderr.
 expect_fail() {

@@ -88,7 +88,7 @@ fi
 for pid in "${pids[@]}"; do
 	wait "$pid" || true
 done
-state=$(S "$COLOCTL" status 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')
+state=$(S "$COLOCTL" status 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["state"])')
 if [[ $state == failed-over ]]; then
 	pass "the owner's socket closed: the secondary failed over"
 else

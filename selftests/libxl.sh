@@ -38,7 +38,8 @@ cleanup() {
 	rm -rf "$tmp"
 }
 
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+# json EXPR: EXPR on the one instance of a status --json array (as d).
+json() { python3 -c 'import json,sys; [d]=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 # st NS INDEX EXPR: EXPR on instance INDEX's JSON status in NS (as d).
 st() { ip netns exec "$1" "$COLOCTL" status "$2" --json | json "$3"; }
 gone() { ! ip netns exec "$1" "$COLOCTL" status "$2" >/dev/null 2>&1; }

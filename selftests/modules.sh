@@ -22,8 +22,8 @@ none_loaded() {
 }
 
 for i in "${!orders[@]}"; do
-	load=(${orders[$i]})
-	unload=(${orders[$(((i + 1) % 6))]})
+	read -ra load <<<"${orders[$i]}"
+	read -ra unload <<<"${orders[$(((i + 1) % 6))]}"
 	ok=1
 	for m in "${load[@]}"; do
 		modprobe "${top[$m]}" || ok=0

@@ -13,7 +13,8 @@ tmp=$(mktemp -d)
 
 ca() { ip netns exec "$nsa" "$COLOCTL" "$@"; }
 cb() { ip netns exec "$nsb" "$COLOCTL" "$@"; }
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+# json EXPR: EXPR on the one instance of a status --json array (as d).
+json() { python3 -c 'import json,sys; [d]=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
 # run_owner NS INDEX MODE: the hypervisor stand-in owns INDEX; sets owner_pid.
 run_owner() {

@@ -4,7 +4,9 @@
 # Selftest suite driver, run as root INSIDE the test guest:
 #   selftests/vm/run.sh -- selftests/run.sh [-t SECS] [TEST...]
 # Runs each TEST (default: every selftests/*.sh but this one) with a
-# timeout. Exit 0 = pass, 4 = skip, anything else = fail; a kernel warning
+# timeout: -t or KSFT_TIMEOUT (300 s), or more for a test whose header says
+# "# timeout: SECS" because its work is long by nature (kselftest's
+# per-test "settings" file does the same). Exit 0 = pass, 4 = skip, anything else = fail; a kernel warning
 # logged while a test ran fails it too. Prints TAP-like lines, the output of
 # failed tests, and lastly "N passed, N failed, N skipped". Exits 0 only if
 # nothing failed.
@@ -50,6 +52,10 @@ else
 	done
 fi
 
+# The kernel options the tests need (selftests/config) that this one lacks.
+missing=$(bash -c 'source "$1/lib/guest.sh" && kernel_config_missing' _ "$here")
+[[ -n $missing ]] && echo "# the kernel lacks what selftests/config lists: ${missing//$'\n'/, }"
+
 # dmesg needs root; without it (a plain user with -f) skip the check.
 kmsg_ok=0
 [[ -w /dev/kmsg ]] && dmesg >/dev/null 2>&1 && kmsg_ok=1
@@ -68,7 +74,9 @@ for t in "${tests[@]}"; do
 	marker="colo-selftest: $n $name start ($$)"
 	((kmsg_ok)) && echo "$marker" >/dev/kmsg
 
-	timeout -k 10 "$timeout_s" bash "$t" </dev/null >"$log" 2>&1
+	t_s=$(sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)
+	((${t_s:-0} > timeout_s)) || t_s=$timeout_s
+	timeout -k 10 "$t_s" bash "$t" </dev/null >"$log" 2>&1
 	rc=$?
 
 	kwarn=
@@ -95,7 +103,7 @@ for t in "${tests[@]}"; do
 		skipped=$((skipped + 1))
 	else
 		if ((rc == 124 || rc == 137)); then
-			echo "not ok $n $name # TIMEOUT after ${timeout_s}s"
+			echo "not ok $n $name # TIMEOUT after ${t_s}s"
 		else
 			echo "not ok $n $name # exit $rc"
 		fi

@@ -72,7 +72,7 @@ static const char colo_shortopts[] = ":m:t:q:f:d:c:i:jh";
 void colo_usage(FILE *f)
 {
 	fprintf(f,
-"Usage: coloctl COMMAND [ARGS]\n"
+"Usage: coloctl [-j] COMMAND [ARGS]\n"
 "Control the COLO proxy instances (nfnetlink_colo) of this network namespace.\n"
 "\n"
 "Commands:\n"
@@ -88,8 +88,12 @@ void colo_usage(FILE *f)
 "                         print checkpoint requests as they happen\n"
 "  run INDEX --mode MODE [--timeout MS] [--queue-limit N] [--flow-limit N]\n"
 "      [--delay MS] [--count N] [--json]\n"
-"                         own an instance and complete each checkpoint it\n"
-"                         requests, like a hypervisor's COLO frame\n"
+"                         stand in for the hypervisor (tests, demos, trying\n"
+"                         colo-proxy without COLO in QEMU or Xen): create\n"
+"                         the instance and own it until exit, when it goes\n"
+"                         away (primary) or fails over (secondary); print\n"
+"                         each checkpoint request and complete it at once\n"
+"                         (after --delay), copying no VM state\n"
 "  help                   show this text\n"
 "  version                show the version\n"
 "\n"
@@ -102,7 +106,8 @@ void colo_usage(FILE *f)
 "  -d, --delay MS         wait this long before each checkpoint (default 0)\n"
 "  -c, --count N          exit after N events (monitor) or checkpoints (run)\n"
 "  -i, --index N          only events of instance N (monitor)\n"
-"  -j, --json             JSON output\n"
+"  -j, --json             JSON output: one array, of instances (status) or\n"
+"                         events (monitor, run); also before COMMAND\n"
 "  -h, --help             show this text\n"
 "\n"
 "INDEX is %u..%u. Exit status: 0 success, 1 failure, 2 usage error.\n",
@@ -315,19 +320,32 @@ static bool colo_global_opt(const char *arg, struct colo_opts *o)
 	return true;
 }
 
+/* "-j" or "--json" before the command, as "ip -j" takes it. */
+static bool colo_global_json(const char *arg)
+{
+	return !strcmp(arg, "-j") || !strcmp(arg, "--json");
+}
+
 /*
- * Parse "coloctl COMMAND ARGS..." into @o. Returns 0, or COLO_EXIT_USAGE
- * after printing why to @err.
+ * Parse "coloctl [-j] COMMAND ARGS..." into @o. Returns 0, or
+ * COLO_EXIT_USAGE after printing why to @err.
  */
 int colo_parse_args(int argc, char **argv, struct colo_opts *o, FILE *err)
 {
 	const struct colo_cmd_desc *d;
+	bool json = false;
 	int ret;
 
 	memset(o, 0, sizeof(*o));
+	/* Drop the global options; argv[1] is then the command. */
+	while (argc > 1 && colo_global_json(argv[1])) {
+		json = true;
+		argc--;
+		argv++;
+	}
 	if (argc < 2)
 		return colo_usage_err(err, NULL, "missing COMMAND");
-	if (colo_global_opt(argv[1], o))
+	if (!json && colo_global_opt(argv[1], o))
 		return argc == 2 ? 0 : colo_usage_err(err, NULL,
 						      "unexpected argument '%s'",
 						      argv[2]);
@@ -337,6 +355,10 @@ int colo_parse_args(int argc, char **argv, struct colo_opts *o, FILE *err)
 				      argv[1]);
 	o->cmd = d->cmd;
 	o->name = d->name;
+	if (json && !(d->opts & OPT_JSON))
+		return colo_usage_err(err, d->name, "option '--json' is not "
+				      "valid for this command");
+	o->json = json;
 	/* From here on argv[0] is the command, as getopt expects. */
 	ret = colo_parse_opts(argc - 1, argv + 1, o, d, err);
 	if (ret || o->cmd != d->cmd)	/* error, or "COMMAND --help" */

@@ -323,6 +323,30 @@ void colo_json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+void colo_json_array_init(struct colo_json_array *a, FILE *f, bool json)
+{
+	a->f = f;
+	a->json = json;
+	a->n = 0;
+}
+
+/* Before each element: "[" opens the array, "," follows a line. */
+void colo_json_array_next(struct colo_json_array *a)
+{
+	if (a->json)
+		fputc(a->n ? ',' : '[', a->f);
+	a->n++;
+}
+
+/* Once, at the end, after an error too: stdout stays one JSON value. */
+void colo_json_array_end(struct colo_json_array *a)
+{
+	if (a->json) {
+		fputs(a->n ? "]\n" : "[]\n", a->f);
+		fflush(a->f);
+	}
+}
+
 /* An object being written: just enough state to place the commas. */
 struct colo_json {
 	FILE *f;

@@ -75,4 +75,19 @@ void colo_print_ready(FILE *f, uint32_t index, uint8_t mode, bool json);
 void colo_print_checkpoint_done(FILE *f, uint32_t index, bool json);
 void colo_json_string(FILE *f, const char *s);
 
+/*
+ * --json prints one JSON array, whatever the command, as "ip -j" does: an
+ * array of instances (status) or of events (monitor, run), one element a
+ * line so that a stream can be read as it comes.
+ */
+struct colo_json_array {
+	FILE *f;
+	bool json;
+	unsigned int n;
+};
+
+void colo_json_array_init(struct colo_json_array *a, FILE *f, bool json);
+void colo_json_array_next(struct colo_json_array *a);
+void colo_json_array_end(struct colo_json_array *a);
+
 #endif /* COLO_PRINT_H */

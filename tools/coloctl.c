@@ -179,7 +179,7 @@ struct colo_status {
 	const struct colo_opts *o;
 	uint16_t family_id;
 	bool dump;
-	unsigned int printed;
+	struct colo_json_array out;
 };
 
 static void colo_status_reply(const struct nlmsghdr *nlh, void *data)
@@ -194,12 +194,12 @@ static void colo_status_reply(const struct nlmsghdr *nlh, void *data)
 		      stderr);
 		return;
 	}
-	if (st->o->json && st->dump)
-		fputs(st->printed ? ",\n" : "[\n", stdout);
-	else if (st->printed)
+	if (st->out.n && !st->o->json)
 		fputc('\n', stdout);
+	colo_json_array_next(&st->out);
 	colo_print_instance(stdout, &in, st->o->json);
-	st->printed++;
+	if (st->o->json)
+		fputc('\n', stdout);
 }
 
 static int colo_status_request(struct colo_sock *cs, struct colo_status *st,
@@ -226,16 +226,13 @@ static int colo_cmd_status(const struct colo_opts *o)
 	if (ret)
 		return ret;
 	st.family_id = cs.family.id;
+	colo_json_array_init(&st.out, stdout, o->json);
 	ret = colo_status_request(&cs, &st, &e);
 	colo_sock_close(&cs);
-	/* Close the array even on error: stdout stays valid JSON. */
-	if (o->json && st.dump)
-		fputs(st.printed ? "\n]\n" : "[]\n", stdout);
-	else if (o->json && st.printed)
-		fputc('\n', stdout);
+	colo_json_array_end(&st.out);
 	if (ret < 0)
 		return colo_fail(o, &e);
-	if (!st.dump && !st.printed) {
+	if (!st.dump && !st.out.n) {
 		e.err = EPROTO;
 		snprintf(e.msg, sizeof(e.msg), "no reply for index %u",
 			 o->index);
@@ -250,6 +247,7 @@ struct colo_monitor {
 	const struct colo_opts *o;
 	uint16_t family_id;
 	uint32_t seen;
+	struct colo_json_array out;
 };
 
 /* true once --count events have been printed. */
@@ -263,6 +261,7 @@ static bool colo_monitor_msg(struct colo_monitor *m,
 		return false;
 	if (m->o->has_index && ev.index != m->o->index)
 		return false;
+	colo_json_array_next(&m->out);
 	colo_print_event(stdout, &ev, m->o->json);
 	m->seen++;
 	return m->o->count && m->seen >= m->o->count;
@@ -324,11 +323,13 @@ static int colo_cmd_monitor(const struct colo_opts *o)
 	if (ret)
 		return ret;
 	m.family_id = cs.family.id;
+	colo_json_array_init(&m.out, stdout, o->json);
 	colo_signals_setup();
 	ret = colo_join_events(&cs, &e);
 	if (ret == 0)
 		ret = colo_monitor_loop(&m, &cs, &e);
 	colo_sock_close(&cs);
+	colo_json_array_end(&m.out);
 	return ret < 0 ? colo_fail(o, &e) : COLO_EXIT_OK;
 }
 
@@ -341,6 +342,7 @@ struct colo_run {
 	bool has_early;			/* an event that beat the INIT ACK */
 	struct colo_event early;
 	uint32_t done;
+	struct colo_json_array out;
 };
 
 enum colo_run_result {
@@ -378,11 +380,13 @@ static enum colo_run_result colo_run_event(struct colo_run *r,
 					   const struct colo_event *ev,
 					   struct colo_err *e)
 {
+	colo_json_array_next(&r->out);
 	colo_print_event(stdout, ev, r->o->json);
 	if (!colo_sleep_ms(r->o->delay_ms))
 		return COLO_RUN_STOP;
 	if (colo_simple_cmd(&r->req, NFCOLO_DO_CHECKPOINT, r->o->index, e) < 0)
 		return COLO_RUN_ERROR;
+	colo_json_array_next(&r->out);
 	colo_print_checkpoint_done(stdout, r->o->index, r->o->json);
 	r->done++;
 	if (r->o->count && r->done >= r->o->count)
@@ -487,12 +491,15 @@ static int colo_cmd_run(const struct colo_opts *o)
 	}
 	/* Before INIT, so a signal right after "ready" still exits 0. */
 	colo_signals_setup();
+	colo_json_array_init(&r.out, stdout, o->json);
 	ret = colo_run_init(&r, &e) < 0 ? COLO_EXIT_FAIL : COLO_EXIT_OK;
 	if (ret == COLO_EXIT_OK) {
+		colo_json_array_next(&r.out);
 		colo_print_ready(stdout, o->index, o->mode, o->json);
 		if (colo_run_loop(&r, &e) == COLO_RUN_ERROR)
 			ret = COLO_EXIT_FAIL;
 	}
+	colo_json_array_end(&r.out);
 	/* Closing the owner socket is what ends (or fails over) the instance. */
 	colo_sock_close(&r.owner);
 	colo_sock_close(&r.req);

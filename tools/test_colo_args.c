@@ -91,6 +91,15 @@ static void test_values(void)
 	l = "status --json 7";
 	check(parse(l, &o) == 0 && o.has_index && o.index == 7 && o.json,
 	      "values", l);
+	l = "-j status 7";
+	check(parse(l, &o) == 0 && o.cmd == COLO_CMD_STATUS && o.has_index &&
+	      o.index == 7 && o.json, "values", l);
+	l = "--json -j monitor --index 3";
+	check(parse(l, &o) == 0 && o.cmd == COLO_CMD_MONITOR && o.json &&
+	      o.index == 3, "values", l);
+	l = "-j run 2 -m primary";
+	check(parse(l, &o) == 0 && o.cmd == COLO_CMD_RUN && o.json,
+	      "values", l);
 	l = "checkpoint 9";
 	check(parse(l, &o) == 0 && o.cmd == COLO_CMD_CHECKPOINT &&
 	      o.index == 9, "values", l);
@@ -159,6 +168,10 @@ static void test_errors(void)
 	bad("run 1 --mode primary --delay 4294967296", "invalid --delay");
 	bad("run 1 --mode primary --index 2", "option '--index' is not");
 	bad("help me", "unexpected argument 'me'");
+	bad("-j", "missing COMMAND");
+	bad("-j init 1 --mode primary", "option '--json' is not valid");
+	bad("-j checkpoint 1", "option '--json' is not valid");
+	bad("status -x -j", "unknown option '-x'");
 	bad("init 1 -- --mode primary", "unexpected argument");
 }
 

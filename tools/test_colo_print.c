@@ -401,6 +401,36 @@ static void test_ready_done(void)
 	free(out);
 }
 
+/* --json is one array, as run prints it: ready, then done; or empty. */
+static void test_json_array(void)
+{
+	struct colo_json_array a;
+	char *out = NULL;
+	size_t len;
+	FILE *f = open_memstream(&out, &len);
+
+	colo_json_array_init(&a, f, true);
+	colo_json_array_end(&a);
+	colo_json_array_init(&a, f, true);
+	colo_json_array_next(&a);
+	colo_print_ready(f, 5, NFCOLO_MODE_PRIMARY, true);
+	colo_json_array_next(&a);
+	colo_print_checkpoint_done(f, 5, true);
+	colo_json_array_end(&a);
+	colo_json_array_init(&a, f, false);
+	colo_json_array_next(&a);
+	colo_print_checkpoint_done(f, 6, false);
+	colo_json_array_end(&a);
+	fclose(f);
+	check_str(out, "[]\n"
+		  "[{\"event\":\"ready\",\"index\":5,\"mode\":\"primary\"}\n"
+		  ",{\"event\":\"checkpoint_done\",\"index\":5}\n"
+		  "]\n"
+		  "checkpoint done: index 6\n",
+		  "a JSON array of lines, nothing around human text");
+	free(out);
+}
+
 static void test_json_string(void)
 {
 	char *out = NULL;
@@ -548,6 +578,7 @@ int main(void)
 	test_event_icmp_timeout();
 	test_event_malformed();
 	test_ready_done();
+	test_json_array();
 	test_json_string();
 	test_names();
 	test_errors();

@@ -30,8 +30,9 @@ expect()
 	fi
 }
 
-expect 0 "Usage: coloctl COMMAND" help
-expect 0 "Usage: coloctl COMMAND" --help
+expect 0 "Usage: coloctl [-j] COMMAND" help
+expect 0 "Usage: coloctl [-j] COMMAND" --help
+expect 0 "stand in for the hypervisor" help
 expect 0 "--queue-limit N" run --help
 expect 0 "coloctl " --version
 for cmd in init reset destroy checkpoint failover status monitor run; do
@@ -51,6 +52,7 @@ expect 2 "coloctl: reset: unknown option '--force'" reset 1 --force
 
 # Nothing on stdout for usage errors: it may be parsed as JSON.
 "$COLOCTL" status 0 --json >"$out" 2>/dev/null
+"$COLOCTL" -j status 0 >>"$out" 2>/dev/null
 if [ -s "$out" ]; then
 	fail=$((fail + 1))
 	echo "FAIL: usage error wrote to stdout"

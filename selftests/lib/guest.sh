@@ -6,7 +6,7 @@
 #
 #   source "$(dirname "$0")/lib/guest.sh"
 #   require_cmd iptables ip
-#   load_colo_modules || { fail "load modules"; ksft_exit; }
+#   load_colo_modules             # stops the test if they do not load
 #   mkns pri sec                  # $pri, $sec: unique netns names
 #   ip -n "$pri" link set lo up && pass "lo up" || fail "lo up"
 #   ksft_exit                     # 1 if any fail, else 0
@@ -83,26 +83,57 @@ require_cmd() {
 	done
 }
 
+# kernel_config_missing: print each option of selftests/config that the
+# running kernel's config ($COLO_KCONFIG, default /proc/config.gz, else
+# /boot/config-$(uname -r)) lacks: "=m" in the list accepts y or m.
+kernel_config_missing() {
+	local config=${COLO_KCONFIG:-} opt want have
+	if [[ -z $config ]]; then
+		config=/boot/config-$(uname -r)
+		[[ -r /proc/config.gz ]] && config=/proc/config.gz
+	fi
+	[[ -r $config ]] || { echo "(no kernel config at $config)"; return 0; }
+	while IFS='=' read -r opt want; do
+		[[ $opt == CONFIG_* ]] || continue
+		have=$(zcat -f "$config" | sed -n "s/^$opt=//p")
+		case $want:$have in
+		y:y | m:y | m:m) ;;
+		*) echo "$opt=$want${have:+ (is $have)}" ;;
+		esac
+	done <"$PROJECT_DIR/selftests/config"
+}
+
+# _colo_modules_fail WHY: the modules did not load; say why, and which
+# kernel options the tests need that the kernel lacks, and stop the test.
+_colo_modules_fail() {
+	local missing
+	fail "the COLO modules do not load: $1"
+	missing=$(kernel_config_missing)
+	[[ -n $missing ]] && echo "# the kernel lacks what selftests/config lists: ${missing//$'\n'/, }"
+	ksft_exit
+}
+
 # load_colo_modules: install this tree's built modules into the guest's
 # /lib/modules/$(uname -r)/extra (the guest root is a tmpfs overlay: the host
-# is untouched), refresh the module index and modprobe them.
+# is untouched), refresh the module index and modprobe them. If any of that
+# fails, the test stops there with a FAIL line that says why.
 load_colo_modules() {
-	local kdir extra m ko cache names=() changed=0
+	local kdir extra m ko cache out names=() changed=0
+	for m in "${COLO_MODULES[@]}"; do
+		[[ -f $PROJECT_DIR/$m/$m.ko ]] && names+=("$m")
+	done
+	((${#names[@]})) ||
+		_colo_modules_fail "no built module in $PROJECT_DIR (run make)"
 	kdir=/lib/modules/$(uname -r)
 	extra=$kdir/extra
-	mkdir -p "$extra" || return 1
-	for m in "${COLO_MODULES[@]}"; do
+	mkdir -p "$extra" || _colo_modules_fail "cannot create $extra"
+	for m in "${names[@]}"; do
 		ko=$PROJECT_DIR/$m/$m.ko
-		[[ -f $ko ]] || continue
-		names+=("$m")
 		cmp -s "$ko" "$extra/$m.ko" && continue
-		install -m 0644 "$ko" "$extra/$m.ko" || return 1
+		install -m 0644 "$ko" "$extra/$m.ko" ||
+			_colo_modules_fail "cannot install $ko into $extra"
 		changed=1
 	done
-	if ((${#names[@]} == 0)); then
-		echo "load_colo_modules: no built module in $PROJECT_DIR (run make)" >&2
-		return 1
-	fi
 	# Also refresh when an earlier install was not indexed (interrupted).
 	for m in "${names[@]}"; do
 		[[ $(modinfo -F filename "$m" 2>/dev/null) == "$extra/$m.ko" ]] || changed=1
@@ -113,13 +144,15 @@ load_colo_modules() {
 		cache=${COLO_VM_BUILD:-$PROJECT_DIR/build/vm}/depmod/$(uname -r)
 		if [[ -f $cache/manifest ]] &&
 			diff -q <(cd "$extra" && export LC_ALL=C && sha256sum -- *.ko) "$cache/manifest" >/dev/null 2>&1; then
-			cp "$cache"/index/modules.* "$kdir"/ || return 1
+			cp "$cache"/index/modules.* "$kdir"/ ||
+				_colo_modules_fail "cannot copy the module index into $kdir"
 		else
-			depmod -a || return 1
+			out=$(depmod -a 2>&1) || _colo_modules_fail "depmod -a: $out"
 		fi
 	fi
 	for m in "${names[@]}"; do
-		modprobe "$m" || return 1
+		out=$(modprobe "$m" 2>&1) && continue
+		_colo_modules_fail "modprobe $m: $out$(dmesg 2>/dev/null | grep -F "$m" | tail -n 3 | sed 's/^/; dmesg: /')"
 	done
 }
 

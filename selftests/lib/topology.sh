@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash # sourced by the tests, the demo and the benchmark
 #
 # The COLO test topology, shared by the selftests, `make demo` and the
 # benchmarks. Every host and VM is a network namespace of the guest:
@@ -267,5 +268,5 @@ cap_stop() {
 # colo_stat NS INDEX NAME: one counter of an instance.
 colo_stat() {
 	ip netns exec "$1" "$COLOCTL" status "$2" --json |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"][sys.argv[1]])' "$3"
+		python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats"][sys.argv[1]])' "$3"
 }
