@@ -14,6 +14,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <net/netns/generic.h>
+#include <net/sock.h>
 #include "colo_internal.h"
 
 /* Serialises control operations, role and netns changes. */
@@ -121,13 +122,50 @@ static void colo_role_detach(struct colo_instance *inst)
 		role->detach(inst);
 }
 
+/* The instance has no owner socket from now on. */
+static void colo_owner_clear(struct colo_instance *inst)
+{
+	struct sock *sk = inst->owner.sk;
+
+	WRITE_ONCE(inst->owner.portid, 0);
+	inst->owner.sk = NULL;
+	if (sk)
+		sock_put(sk);
+}
+
 static void colo_instance_unlink(struct colo_net *cn,
 				 struct colo_instance *inst)
 {
 	set_bit(COLO_INST_DEAD, &inst->flags);
 	colo_role_detach(inst);
 	xa_erase(&cn->instances, inst->index);
+	colo_owner_clear(inst);
 	colo_instance_put(inst);
+}
+
+/*
+ * INIT on an index that a socket on the same port and protocol owns. Port
+ * ids are unique among bound sockets, so a different socket means the old
+ * one is closing (its NETLINK_URELEASE may not have run yet): the new one
+ * takes the instance over, and the old socket's release will find it no
+ * longer owns it. A request sent to the old socket was lost with it.
+ */
+static void colo_instance_adopt(struct colo_instance *inst, struct sock *sk)
+{
+	if (inst->owner.sk == sk)
+		return;
+	sock_hold(sk);
+	swap(inst->owner.sk, sk);
+	if (sk)
+		sock_put(sk);
+	clear_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags);
+}
+
+static bool colo_owner_same_port(const struct colo_owner *a,
+				 const struct colo_owner *b)
+{
+	return a->portid && a->portid == b->portid &&
+	       a->protocol == b->protocol;
 }
 
 static struct colo_instance *colo_instance_find_locked(struct net *net,
@@ -148,17 +186,32 @@ int colo_instance_create(struct net *net,
 			 struct netlink_ext_ack *extack)
 {
 	struct colo_net *cn = colo_pernet(net);
-	struct colo_instance *inst;
+	struct colo_instance *inst, *old;
 	int err;
 
+	if (WARN_ON_ONCE(!cfg->owner.portid != !cfg->owner.sk))
+		return -EINVAL;
+	mutex_lock(&colo_mutex);
+	old = xa_load(&cn->instances, cfg->index);
+	if (old) {
+		if (cfg->adopt && colo_owner_same_port(&old->owner, &cfg->owner)) {
+			colo_instance_adopt(old, cfg->owner.sk);
+			err = 0;
+		} else {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "a proxy instance with this index already exists in this network namespace");
+			err = -EEXIST;
+		}
+		goto out_unlock;
+	}
+
+	err = -ENOMEM;
 	inst = kzalloc(sizeof(*inst), GFP_KERNEL);
 	if (!inst)
-		return -ENOMEM;
+		goto out_unlock;
 	inst->stats = colo_stats_alloc();
-	if (!inst->stats) {
-		kfree(inst);
-		return -ENOMEM;
-	}
+	if (!inst->stats)
+		goto err_free;
 	refcount_set(&inst->refcnt, 1);
 	write_pnet(&inst->net, net);
 	inst->index = cfg->index;
@@ -169,16 +222,11 @@ int colo_instance_create(struct net *net,
 	inst->queue_limit = cfg->queue_limit;
 	inst->generation = atomic_inc_return(&colo_generation);
 
-	mutex_lock(&colo_mutex);
 	err = xa_insert(&cn->instances, inst->index, inst, GFP_KERNEL);
-	if (err) {
-		if (err == -EBUSY) {
-			err = -EEXIST;
-			NL_SET_ERR_MSG_MOD(extack,
-					   "a proxy instance with this index already exists in this network namespace");
-		}
+	if (err)
 		goto err_free;
-	}
+	if (inst->owner.sk)
+		sock_hold(inst->owner.sk);
 	atomic_inc(&colo_instances_alive);
 	err = colo_role_attach(inst);
 	if (err) {
@@ -186,9 +234,9 @@ int colo_instance_create(struct net *net,
 				   "cannot set up the data path of the instance");
 		/* The data path may have seen it: free after a grace period. */
 		xa_erase(&cn->instances, inst->index);
-		mutex_unlock(&colo_mutex);
+		colo_owner_clear(inst);
 		colo_instance_put(inst);
-		return err;
+		goto out_unlock;
 	}
 	/* A rule that waited for this instance may complain again later. */
 	xa_erase_bh(&cn->warned, inst->index);
@@ -196,9 +244,10 @@ int colo_instance_create(struct net *net,
 	return 0;
 
 err_free:
-	mutex_unlock(&colo_mutex);
 	colo_stats_free(inst->stats);
 	kfree(inst);
+out_unlock:
+	mutex_unlock(&colo_mutex);
 	return err;
 }
 EXPORT_SYMBOL_GPL(colo_instance_create);
@@ -318,49 +367,38 @@ EXPORT_SYMBOL_GPL(colo_instance_failover);
  * for checkpoints: release everything and go. A secondary whose hypervisor
  * went away is the failover path: the SVM now serves the clients, so its
  * flows keep their offsets until they close.
+ *
+ * Called from netlink_release(), in process context, after the port id was
+ * freed: under colo_mutex, so that no instance is freed under our feet and
+ * an INIT of a new socket on the same port is either before us (it took the
+ * instance over: its socket is alive) or after us.
  */
-static void colo_owner_release_work(struct work_struct *work)
-{
-	struct colo_net *cn = container_of(work, struct colo_net,
-					   owner_release_work);
-	struct colo_instance *inst;
-	unsigned long index;
-
-	mutex_lock(&colo_mutex);
-	xa_for_each(&cn->instances, index, inst) {
-		if (!test_and_clear_bit(COLO_INST_OWNER_RELEASED, &inst->flags))
-			continue;
-		if (inst->mode == NFCOLO_MODE_SECONDARY) {
-			inst->owner.portid = 0;
-			if (inst->state == NFCOLO_STATE_ACTIVE)
-				colo_instance_fail_over(inst);
-			pr_info("instance %u: owner socket closed, failed over; offsets kept until flows close\n",
-				inst->index);
-		} else {
-			colo_instance_unlink(cn, inst);
-		}
-	}
-	mutex_unlock(&colo_mutex);
-}
-
 void colo_instance_owner_released(struct net *net, int protocol, u32 portid)
 {
 	struct colo_net *cn = colo_pernet(net);
 	struct colo_instance *inst;
 	unsigned long index;
-	bool found = false;
 
-	if (!portid)
+	/* Only this socket's own requests could have added its instances. */
+	if (!portid || xa_empty(&cn->instances))
 		return;
+	mutex_lock(&colo_mutex);
 	xa_for_each(&cn->instances, index, inst) {
-		if (inst->owner.portid == portid &&
-		    inst->owner.protocol == protocol) {
-			set_bit(COLO_INST_OWNER_RELEASED, &inst->flags);
-			found = true;
+		if (inst->owner.portid != portid ||
+		    inst->owner.protocol != protocol ||
+		    !sock_flag(inst->owner.sk, SOCK_DEAD))
+			continue;
+		if (inst->mode == NFCOLO_MODE_SECONDARY) {
+			colo_owner_clear(inst);
+			if (inst->state == NFCOLO_STATE_ACTIVE)
+				colo_instance_fail_over(inst);
+			pr_info_ratelimited("instance %u: owner socket closed, failed over; offsets kept until flows close\n",
+					    inst->index);
+		} else {
+			colo_instance_unlink(cn, inst);
 		}
 	}
-	if (found)
-		schedule_work(&cn->owner_release_work);
+	mutex_unlock(&colo_mutex);
 }
 EXPORT_SYMBOL_GPL(colo_instance_owner_released);
 
@@ -504,7 +542,6 @@ int colo_instance_pernet_init(struct net *net)
 
 	xa_init(&cn->instances);
 	xa_init_flags(&cn->warned, XA_FLAGS_LOCK_BH);
-	INIT_WORK(&cn->owner_release_work, colo_owner_release_work);
 	write_pnet(&cn->net, net);
 	mutex_lock(&colo_mutex);
 	list_add(&cn->node, &colo_nets);
@@ -516,7 +553,6 @@ void colo_instance_pernet_exit(struct net *net)
 {
 	struct colo_net *cn = colo_pernet(net);
 
-	cancel_work_sync(&cn->owner_release_work);
 	mutex_lock(&colo_mutex);
 	colo_net_destroy_instances(cn);
 	list_del(&cn->node);

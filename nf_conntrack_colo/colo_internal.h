@@ -4,14 +4,12 @@
 #define _COLO_INTERNAL_H
 
 #include <linux/mutex.h>
-#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <net/netfilter/nf_conntrack_colo.h>
 
 struct colo_net {
 	struct xarray		instances;	/* index -> colo_instance */
 	struct xarray		warned;		/* indices missing, logged */
-	struct work_struct	owner_release_work;
 	struct list_head	node;		/* on colo_nets */
 	possible_net_t		net;
 	unsigned int		hook_users;	/* under colo_mutex */

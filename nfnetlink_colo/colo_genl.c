@@ -94,6 +94,7 @@ static int colo_nl_proxy_init(struct sk_buff *skb, struct genl_info *info)
 	if (!(flags & NFCOLO_F_PERSISTENT)) {
 		cfg.owner.portid = info->snd_portid;
 		cfg.owner.protocol = NETLINK_GENERIC;
+		cfg.owner.sk = NETLINK_CB(skb).sk;
 	}
 	return colo_instance_create(genl_info_net(info), &cfg, info->extack);
 }
