@@ -323,7 +323,13 @@ static int colo_op_checkpoint_done(struct colo_net *cn,
 	if (inst->role && inst->role->checkpoint)
 		inst->role->checkpoint(inst);
 	colo_stat_inc(inst, NFCOLO_STATS_CHECKPOINTS_DONE);
-	/* After the role flushed: a new request may only follow new data. */
+	/*
+	 * After the role flushed: a new request may only follow new data. A
+	 * request the data path tries between the flush and here finds one
+	 * pending and gets false; its reason (a miscompare or a timeout of
+	 * a packet still held) lasts, so the primary asks again on its next
+	 * tick, now that PENDING is clear.
+	 */
 	clear_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags);
 	return 0;
 }
@@ -444,19 +450,26 @@ bool colo_request_checkpoint(struct colo_instance *inst,
 		[NFCOLO_REASON_QUEUE_FULL]	= NFCOLO_STATS_REQ_QUEUE_FULL,
 	};
 	const struct colo_notifier *nb;
+	bool delivered = false;
 
 	if (READ_ONCE(inst->state) != NFCOLO_STATE_ACTIVE ||
 	    test_and_set_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags))
 		return false;
-	colo_stat_inc(inst, NFCOLO_STATS_CHECKPOINTS_REQUESTED);
-	if (ev->reason <= NFCOLO_REASON_MAX && reason_stat[ev->reason])
-		colo_stat_inc(inst, reason_stat[ev->reason]);
 
 	rcu_read_lock();
 	nb = rcu_dereference(colo_notifier);
 	if (nb)
-		nb->checkpoint_requested(inst, ev);
+		delivered = nb->checkpoint_requested(inst, ev);
 	rcu_read_unlock();
+	if (!delivered) {
+		/* Nobody will answer it: let the next attempt through. */
+		clear_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags);
+		colo_stat_inc(inst, NFCOLO_STATS_REQ_UNDELIVERED);
+		return false;
+	}
+	colo_stat_inc(inst, NFCOLO_STATS_CHECKPOINTS_REQUESTED);
+	if (ev->reason <= NFCOLO_REASON_MAX && reason_stat[ev->reason])
+		colo_stat_inc(inst, reason_stat[ev->reason]);
 	return true;
 }
 EXPORT_SYMBOL_GPL(colo_request_checkpoint);

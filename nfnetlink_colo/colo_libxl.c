@@ -286,20 +286,21 @@ static void colo_libxl_rcv(struct sk_buff *skb)
 	netlink_rcv_skb(skb, colo_libxl_rcv_msg);
 }
 
-void colo_libxl_checkpoint_requested(struct net *net, u32 portid, u32 index)
+bool colo_libxl_checkpoint_requested(struct net *net, u32 portid, u32 index)
 {
 	struct sock *nl = colo_libxl_sock_rcu(net);
 	struct sk_buff *skb;
 	int err = -ENOMEM;
 
 	if (!nl)
-		return;
+		return false;
 	skb = colo_libxl_msg_new(0, true, GFP_ATOMIC);
 	if (skb)
 		err = netlink_unicast(nl, skb, portid, MSG_DONTWAIT);
 	if (err < 0)
-		net_warn_ratelimited("%s: instance %u: cannot send the checkpoint request to libxl (error %d)\n",
+		net_warn_ratelimited("%s: instance %u: cannot send the checkpoint request to libxl (error %d): asked again later\n",
 				     KBUILD_MODNAME, index, err);
+	return err >= 0;
 }
 
 static int colo_libxl_rcv_nl_event(struct notifier_block *this,

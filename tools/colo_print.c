@@ -62,6 +62,7 @@ static const char *const colo_stat_names[] = {
 	[NFCOLO_STATS_PKTS_ADJUSTED]		= "pkts_adjusted",
 	[NFCOLO_STATS_PKTS_DROPPED]		= "pkts_dropped",
 	[NFCOLO_STATS_SVM_PKTS_LINK]		= "svm_pkts_link",
+	[NFCOLO_STATS_REQ_UNDELIVERED]		= "req_undelivered",
 };
 _Static_assert(ARRAY_SIZE(colo_stat_names) == __NFCOLO_STATS_MAX,
 	       "name every enum nfcolo_stats counter");

@@ -133,7 +133,14 @@ struct colo_role_ops {
 
 /* The control plane's way of reaching userspace. */
 struct colo_notifier {
-	void	(*checkpoint_requested)(struct colo_instance *inst,
+	/*
+	 * Any context. True if the request reached the owner socket (or,
+	 * for an instance without an owner, at least one listener of the
+	 * events group); false if it was lost (no memory, receive buffer
+	 * full, nobody listening): the core then lets the next attempt
+	 * through.
+	 */
+	bool	(*checkpoint_requested)(struct colo_instance *inst,
 					const struct colo_event *ev);
 };
 
@@ -178,7 +185,12 @@ void colo_instance_destroy_all(void);
 void colo_warn_rule(struct net *net, u32 index, const char *target,
 		    const char *problem);
 
-/* Data path: ask for a checkpoint; false if one is already pending. */
+/*
+ * Data path: ask for a checkpoint. False if none was delivered: one is
+ * pending already, the instance failed over, or the request could not reach
+ * userspace (counted as NFCOLO_STATS_REQ_UNDELIVERED). The caller asks again
+ * on its next tick while its reason lasts.
+ */
 bool colo_request_checkpoint(struct colo_instance *inst,
 			     const struct colo_event *ev);
 

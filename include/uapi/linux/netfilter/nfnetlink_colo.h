@@ -40,6 +40,11 @@
  *                         multicast to group NFCOLO_MCGRP_EVENTS (which
  *                         anyone in the netns may join). One request
  *                         is pending at a time; DO_CHECKPOINT clears it.
+ *                         A request that reaches neither the owner (its
+ *                         receive buffer is full) nor, without an owner,
+ *                         any listener is not pending: it counts in
+ *                         NFCOLO_STATS_REQ_UNDELIVERED and is made again
+ *                         while its reason lasts.
  */
 #ifndef _UAPI_NFNETLINK_COLO_H
 #define _UAPI_NFNETLINK_COLO_H
@@ -151,6 +156,8 @@ enum nfcolo_stats {
 	/* primary, again */
 	NFCOLO_STATS_PKTS_DROPPED,	/* PVM: no memory, queue full, device gone */
 	NFCOLO_STATS_SVM_PKTS_LINK,	/* ARP, ND, MLD: dropped, not compared */
+	/* both roles */
+	NFCOLO_STATS_REQ_UNDELIVERED,	/* request lost on its way: asked again */
 	__NFCOLO_STATS_MAX
 };
 
