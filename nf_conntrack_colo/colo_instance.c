@@ -24,6 +24,29 @@ unsigned int colo_net_id __read_mostly;
 static LIST_HEAD(colo_nets);
 /* Instances not yet freed: must be zero when the module goes. */
 atomic_t colo_instances_alive = ATOMIC_INIT(0);
+
+/*
+ * Anyone may create a network namespace of their own (unshare -Urn) and
+ * is CAP_NET_ADMIN there: a limit per namespace bounds what one can hold,
+ * and memcg accounting charges it to whoever created it.
+ */
+static unsigned int colo_max_instances = 256;
+module_param_named(max_instances, colo_max_instances, uint, 0644);
+MODULE_PARM_DESC(max_instances,
+		 "proxy instances one network namespace may have (default 256)");
+
+static int colo_instances_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&colo_instances_alive));
+}
+
+static const struct kernel_param_ops colo_instances_ops = {
+	.get	= colo_instances_get,
+};
+
+module_param_cb(instances, &colo_instances_ops, NULL, 0444);
+MODULE_PARM_DESC(instances,
+		 "proxy instances not yet freed, in every namespace (read only)");
 /* Source of instance generations, unique across instances and resets. */
 static atomic_t colo_generation = ATOMIC_INIT(0);
 static const struct colo_role_ops *colo_roles[NFCOLO_MODE_MAX + 1];
@@ -139,6 +162,7 @@ static void colo_instance_unlink(struct colo_net *cn,
 	set_bit(COLO_INST_DEAD, &inst->flags);
 	colo_role_detach(inst);
 	xa_erase(&cn->instances, inst->index);
+	cn->n_instances--;
 	colo_owner_clear(inst);
 	colo_instance_put(inst);
 }
@@ -204,9 +228,16 @@ int colo_instance_create(struct net *net,
 		}
 		goto out_unlock;
 	}
+	if (cn->n_instances >= READ_ONCE(colo_max_instances)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "this network namespace has as many proxy instances as it may (nf_conntrack_colo parameter max_instances): destroy one first");
+		err = -ENOSPC;
+		goto out_unlock;
+	}
 
 	err = -ENOMEM;
-	inst = kzalloc(sizeof(*inst), GFP_KERNEL);
+	/* Charged to the creator's memory cgroup, as all it may grow. */
+	inst = kzalloc(sizeof(*inst), GFP_KERNEL_ACCOUNT);
 	if (!inst)
 		goto out_unlock;
 	inst->stats = colo_stats_alloc();
@@ -222,9 +253,10 @@ int colo_instance_create(struct net *net,
 	inst->queue_limit = cfg->queue_limit;
 	inst->generation = atomic_inc_return(&colo_generation);
 
-	err = xa_insert(&cn->instances, inst->index, inst, GFP_KERNEL);
+	err = xa_insert(&cn->instances, inst->index, inst, GFP_KERNEL_ACCOUNT);
 	if (err)
 		goto err_free;
+	cn->n_instances++;
 	if (inst->owner.sk)
 		sock_hold(inst->owner.sk);
 	atomic_inc(&colo_instances_alive);
@@ -234,6 +266,7 @@ int colo_instance_create(struct net *net,
 				   "cannot set up the data path of the instance");
 		/* The data path may have seen it: free after a grace period. */
 		xa_erase(&cn->instances, inst->index);
+		cn->n_instances--;
 		colo_owner_clear(inst);
 		colo_instance_put(inst);
 		goto out_unlock;
@@ -436,8 +469,8 @@ void colo_warn_rule(struct net *net, u32 index, const char *target,
 	if (xa_load(&cn->warned, index) ||
 	    xa_insert_bh(&cn->warned, index, xa_mk_value(1), GFP_ATOMIC))
 		return;
-	pr_warn("%s --index %u %s: its packets pass untouched until the hypervisor (or coloctl init) creates a matching instance\n",
-		target, index, problem);
+	pr_warn_ratelimited("%s --index %u %s: its packets pass untouched until the hypervisor (or coloctl init) creates a matching instance\n",
+			    target, index, problem);
 }
 EXPORT_SYMBOL_GPL(colo_warn_rule);
 
@@ -495,8 +528,8 @@ int colo_role_register(const struct colo_role_ops *ops)
 			if (inst->mode != ops->mode)
 				continue;
 			if (colo_role_attach(inst))
-				pr_warn("instance %u: out of memory, its data path stays idle until reset\n",
-					inst->index);
+				pr_warn_ratelimited("instance %u: out of memory, its data path stays idle until reset\n",
+						    inst->index);
 		}
 	}
 out:
@@ -562,14 +595,25 @@ int colo_instance_pernet_init(struct net *net)
 	return 0;
 }
 
-void colo_instance_pernet_exit(struct net *net)
+/*
+ * Namespaces go in batches: one pass under the mutex for all of them. No
+ * instance waits for a grace period here: each is freed through call_rcu.
+ */
+void colo_instance_pernet_exit_batch(struct list_head *net_exit_list)
 {
-	struct colo_net *cn = colo_pernet(net);
+	struct colo_net *cn;
+	struct net *net;
 
 	mutex_lock(&colo_mutex);
-	colo_net_destroy_instances(cn);
-	list_del(&cn->node);
+	list_for_each_entry(net, net_exit_list, exit_list) {
+		cn = colo_pernet(net);
+		colo_net_destroy_instances(cn);
+		list_del(&cn->node);
+	}
 	mutex_unlock(&colo_mutex);
-	xa_destroy(&cn->instances);
-	xa_destroy(&cn->warned);
+	list_for_each_entry(net, net_exit_list, exit_list) {
+		cn = colo_pernet(net);
+		xa_destroy(&cn->instances);
+		xa_destroy(&cn->warned);
+	}
 }

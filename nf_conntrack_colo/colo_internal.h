@@ -13,6 +13,7 @@ struct colo_net {
 	struct list_head	node;		/* on colo_nets */
 	possible_net_t		net;
 	unsigned int		hook_users;	/* under colo_mutex */
+	unsigned int		n_instances;	/* under colo_mutex */
 };
 
 /* Serialises control operations, role and netns changes. */
@@ -21,7 +22,7 @@ extern struct mutex colo_mutex;
 struct colo_net *colo_pernet(const struct net *net);
 
 int colo_instance_pernet_init(struct net *net);
-void colo_instance_pernet_exit(struct net *net);
+void colo_instance_pernet_exit_batch(struct list_head *net_exit_list);
 extern unsigned int colo_net_id;
 extern atomic_t colo_instances_alive;
 

@@ -327,8 +327,8 @@ static int __net_init colo_libxl_net_init(struct net *net)
 
 	nl = netlink_kernel_create(net, NETLINK_COLO, &cfg);
 	if (!nl) {
-		pr_err("cannot create the kernel socket of netlink protocol %d (NETLINK_COLO, Xen libxl's COLO proxy): another module owns it in this network namespace, or out of memory\n",
-		       NETLINK_COLO);
+		pr_err_ratelimited("cannot create the kernel socket of netlink protocol %d (NETLINK_COLO, Xen libxl's COLO proxy): another module owns it in this network namespace, or out of memory\n",
+				   NETLINK_COLO);
 		return -EBUSY;
 	}
 	xn->sock = nl;

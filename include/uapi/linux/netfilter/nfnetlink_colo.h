@@ -18,7 +18,9 @@
  *                         requesting socket owns the instance: closing it
  *                         tears a primary down (held packets released) and
  *                         fails a secondary over (offsets kept).
- *                         EEXIST if INDEX exists in this netns.
+ *                         EEXIST if INDEX exists in this netns; ENOSPC
+ *                         if the netns has as many instances as it may
+ *                         (nf_conntrack_colo parameter max_instances).
  *   NFCOLO_PROXY_RESET    INDEX. Back to a fresh, active instance; flow
  *                         state and counters start again.
  *   NFCOLO_PROXY_DESTROY  INDEX. Primary: held packets are released first.
