@@ -285,7 +285,8 @@ static struct genl_family colo_genl_family __ro_after_init = {
 	.module		= THIS_MODULE,
 	.small_ops	= colo_genl_ops,
 	.n_small_ops	= ARRAY_SIZE(colo_genl_ops),
-	.resv_start_op	= NFCOLO_PROXY_GET + 1,
+	/* Strict: reserved header bits and unknown flags are refused. */
+	.resv_start_op	= 0,
 	.mcgrps		= colo_genl_mcgrps,
 	.n_mcgrps	= ARRAY_SIZE(colo_genl_mcgrps),
 };

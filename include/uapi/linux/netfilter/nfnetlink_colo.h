@@ -34,7 +34,9 @@
  *                         all others need CAP_NET_ADMIN in the netns's user
  *                         namespace.
  *   Commands on an unknown INDEX fail with ENOENT. Every rejection carries an
- *   extack message.
+ *   extack message. Every command is validated strictly: unknown attributes,
+ *   attributes only the kernel sends, a non-zero genlmsghdr.reserved and
+ *   nlmsg_flags other than REQUEST, ACK, ECHO and DUMP are refused (EINVAL).
  *
  * Events (kernel -> userspace):
  *   NFCOLO_KERNEL_NOTIFY  INDEX, MODE, NFCOLO_A_EVENT (nested): a checkpoint
