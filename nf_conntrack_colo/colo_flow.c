@@ -8,14 +8,24 @@
  * it is allocated with the conntrack entry, freed with it whether or not
  * the entry was ever confirmed, and costs one extension lookup per packet.
  * Extensions can only be added before confirmation, so while a COLO rule
- * exists in a namespace, a hook right after conntrack tags every new entry
+ * exists in a namespace, a hook right after conntrack tags new entries
  * with the helper and a seqadj area (the secondary rewrites sequence numbers
  * through nf_conntrack_seqadj). Entries that already have a helper keep it
  * and are not COLO-tracked.
+ *
+ * Only the VMs' flows are tagged, and the first packet of a flow opened by
+ * a client does not match the rule that names the VM's port: what tells
+ * them apart is that the VMs' ports are on bridges. A frame the bridge
+ * forwards from one port to another (br_netfilter calls the IP hooks for
+ * it and remembers it was not for the host: pkt_otherhost) is tagged;
+ * routed and local traffic of the host, including frames to the host's own
+ * address on the bridge, is left alone, so that `nft ct helper set` and
+ * nft flowtables keep working for it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
+#include <linux/netfilter_bridge.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
 #include <net/netfilter/nf_conntrack_helper.h>
@@ -69,6 +79,18 @@ struct nf_conn_colo *nf_ct_colo_find(const struct nf_conn *ct)
 }
 EXPORT_SYMBOL_GPL(nf_ct_colo_find);
 
+/* Does the bridge forward this frame to another port (not to the host)? */
+static bool colo_skb_bridged_through(const struct sk_buff *skb)
+{
+#if IS_ENABLED(CONFIG_BRIDGE_NETFILTER)
+	const struct nf_bridge_info *nf_bridge = nf_bridge_info_get(skb);
+
+	return nf_bridge && nf_bridge->pkt_otherhost;
+#else
+	return false;
+#endif
+}
+
 static unsigned int colo_tag_new_flow(void *priv, struct sk_buff *skb,
 				      const struct nf_hook_state *state)
 {
@@ -76,6 +98,8 @@ static unsigned int colo_tag_new_flow(void *priv, struct sk_buff *skb,
 	struct nf_conn_help *help;
 	struct nf_conn *ct;
 
+	if (!colo_skb_bridged_through(skb))
+		return NF_ACCEPT;
 	ct = nf_ct_get(skb, &ctinfo);
 	if (!ct || nf_ct_is_confirmed(ct) || nf_ct_is_template(ct) ||
 	    nfct_help(ct))

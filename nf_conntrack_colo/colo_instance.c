@@ -14,6 +14,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <net/netns/generic.h>
+#include <net/sock.h>
 #include "colo_internal.h"
 
 /* Serialises control operations, role and netns changes. */
@@ -23,6 +24,29 @@ unsigned int colo_net_id __read_mostly;
 static LIST_HEAD(colo_nets);
 /* Instances not yet freed: must be zero when the module goes. */
 atomic_t colo_instances_alive = ATOMIC_INIT(0);
+
+/*
+ * Anyone may create a network namespace of their own (unshare -Urn) and
+ * is CAP_NET_ADMIN there: a limit per namespace bounds what one can hold,
+ * and memcg accounting charges it to whoever created it.
+ */
+static unsigned int colo_max_instances = 256;
+module_param_named(max_instances, colo_max_instances, uint, 0644);
+MODULE_PARM_DESC(max_instances,
+		 "proxy instances one network namespace may have (default 256)");
+
+static int colo_instances_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&colo_instances_alive));
+}
+
+static const struct kernel_param_ops colo_instances_ops = {
+	.get	= colo_instances_get,
+};
+
+module_param_cb(instances, &colo_instances_ops, NULL, 0444);
+MODULE_PARM_DESC(instances,
+		 "proxy instances not yet freed, in every namespace (read only)");
 /* Source of instance generations, unique across instances and resets. */
 static atomic_t colo_generation = ATOMIC_INIT(0);
 static const struct colo_role_ops *colo_roles[NFCOLO_MODE_MAX + 1];
@@ -121,13 +145,51 @@ static void colo_role_detach(struct colo_instance *inst)
 		role->detach(inst);
 }
 
+/* The instance has no owner socket from now on. */
+static void colo_owner_clear(struct colo_instance *inst)
+{
+	struct sock *sk = inst->owner.sk;
+
+	WRITE_ONCE(inst->owner.portid, 0);
+	inst->owner.sk = NULL;
+	if (sk)
+		sock_put(sk);
+}
+
 static void colo_instance_unlink(struct colo_net *cn,
 				 struct colo_instance *inst)
 {
 	set_bit(COLO_INST_DEAD, &inst->flags);
 	colo_role_detach(inst);
 	xa_erase(&cn->instances, inst->index);
+	cn->n_instances--;
+	colo_owner_clear(inst);
 	colo_instance_put(inst);
+}
+
+/*
+ * INIT on an index that a socket on the same port and protocol owns. Port
+ * ids are unique among bound sockets, so a different socket means the old
+ * one is closing (its NETLINK_URELEASE may not have run yet): the new one
+ * takes the instance over, and the old socket's release will find it no
+ * longer owns it. A request sent to the old socket was lost with it.
+ */
+static void colo_instance_adopt(struct colo_instance *inst, struct sock *sk)
+{
+	if (inst->owner.sk == sk)
+		return;
+	sock_hold(sk);
+	swap(inst->owner.sk, sk);
+	if (sk)
+		sock_put(sk);
+	clear_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags);
+}
+
+static bool colo_owner_same_port(const struct colo_owner *a,
+				 const struct colo_owner *b)
+{
+	return a->portid && a->portid == b->portid &&
+	       a->protocol == b->protocol;
 }
 
 static struct colo_instance *colo_instance_find_locked(struct net *net,
@@ -148,17 +210,39 @@ int colo_instance_create(struct net *net,
 			 struct netlink_ext_ack *extack)
 {
 	struct colo_net *cn = colo_pernet(net);
-	struct colo_instance *inst;
+	struct colo_instance *inst, *old;
 	int err;
 
-	inst = kzalloc(sizeof(*inst), GFP_KERNEL);
-	if (!inst)
-		return -ENOMEM;
-	inst->stats = colo_stats_alloc();
-	if (!inst->stats) {
-		kfree(inst);
-		return -ENOMEM;
+	if (WARN_ON_ONCE(!cfg->owner.portid != !cfg->owner.sk))
+		return -EINVAL;
+	mutex_lock(&colo_mutex);
+	old = xa_load(&cn->instances, cfg->index);
+	if (old) {
+		if (cfg->adopt && colo_owner_same_port(&old->owner, &cfg->owner)) {
+			colo_instance_adopt(old, cfg->owner.sk);
+			err = 0;
+		} else {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "a proxy instance with this index already exists in this network namespace");
+			err = -EEXIST;
+		}
+		goto out_unlock;
 	}
+	if (cn->n_instances >= READ_ONCE(colo_max_instances)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "this network namespace has as many proxy instances as it may (nf_conntrack_colo parameter max_instances): destroy one first");
+		err = -ENOSPC;
+		goto out_unlock;
+	}
+
+	err = -ENOMEM;
+	/* Charged to the creator's memory cgroup, as all it may grow. */
+	inst = kzalloc(sizeof(*inst), GFP_KERNEL_ACCOUNT);
+	if (!inst)
+		goto out_unlock;
+	inst->stats = colo_stats_alloc();
+	if (!inst->stats)
+		goto err_free;
 	refcount_set(&inst->refcnt, 1);
 	write_pnet(&inst->net, net);
 	inst->index = cfg->index;
@@ -170,16 +254,12 @@ int colo_instance_create(struct net *net,
 	inst->flow_limit = cfg->flow_limit;
 	inst->generation = atomic_inc_return(&colo_generation);
 
-	mutex_lock(&colo_mutex);
-	err = xa_insert(&cn->instances, inst->index, inst, GFP_KERNEL);
-	if (err) {
-		if (err == -EBUSY) {
-			err = -EEXIST;
-			NL_SET_ERR_MSG_MOD(extack,
-					   "a proxy instance with this index already exists in this network namespace");
-		}
+	err = xa_insert(&cn->instances, inst->index, inst, GFP_KERNEL_ACCOUNT);
+	if (err)
 		goto err_free;
-	}
+	cn->n_instances++;
+	if (inst->owner.sk)
+		sock_hold(inst->owner.sk);
 	atomic_inc(&colo_instances_alive);
 	err = colo_role_attach(inst);
 	if (err) {
@@ -187,9 +267,10 @@ int colo_instance_create(struct net *net,
 				   "cannot set up the data path of the instance");
 		/* The data path may have seen it: free after a grace period. */
 		xa_erase(&cn->instances, inst->index);
-		mutex_unlock(&colo_mutex);
+		cn->n_instances--;
+		colo_owner_clear(inst);
 		colo_instance_put(inst);
-		return err;
+		goto out_unlock;
 	}
 	/* A rule that waited for this instance may complain again later. */
 	xa_erase_bh(&cn->warned, inst->index);
@@ -197,9 +278,10 @@ int colo_instance_create(struct net *net,
 	return 0;
 
 err_free:
-	mutex_unlock(&colo_mutex);
 	colo_stats_free(inst->stats);
 	kfree(inst);
+out_unlock:
+	mutex_unlock(&colo_mutex);
 	return err;
 }
 EXPORT_SYMBOL_GPL(colo_instance_create);
@@ -275,7 +357,13 @@ static int colo_op_checkpoint_done(struct colo_net *cn,
 	if (inst->role && inst->role->checkpoint)
 		inst->role->checkpoint(inst);
 	colo_stat_inc(inst, NFCOLO_STATS_CHECKPOINTS_DONE);
-	/* After the role flushed: a new request may only follow new data. */
+	/*
+	 * After the role flushed: a new request may only follow new data. A
+	 * request the data path tries between the flush and here finds one
+	 * pending and gets false; its reason (a miscompare or a timeout of
+	 * a packet still held) lasts, so the primary asks again on its next
+	 * tick, now that PENDING is clear.
+	 */
 	clear_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags);
 	return 0;
 }
@@ -319,49 +407,38 @@ EXPORT_SYMBOL_GPL(colo_instance_failover);
  * for checkpoints: release everything and go. A secondary whose hypervisor
  * went away is the failover path: the SVM now serves the clients, so its
  * flows keep their offsets until they close.
+ *
+ * Called from netlink_release(), in process context, after the port id was
+ * freed: under colo_mutex, so that no instance is freed under our feet and
+ * an INIT of a new socket on the same port is either before us (it took the
+ * instance over: its socket is alive) or after us.
  */
-static void colo_owner_release_work(struct work_struct *work)
-{
-	struct colo_net *cn = container_of(work, struct colo_net,
-					   owner_release_work);
-	struct colo_instance *inst;
-	unsigned long index;
-
-	mutex_lock(&colo_mutex);
-	xa_for_each(&cn->instances, index, inst) {
-		if (!test_and_clear_bit(COLO_INST_OWNER_RELEASED, &inst->flags))
-			continue;
-		if (inst->mode == NFCOLO_MODE_SECONDARY) {
-			inst->owner.portid = 0;
-			if (inst->state == NFCOLO_STATE_ACTIVE)
-				colo_instance_fail_over(inst);
-			pr_info("instance %u: owner socket closed, failed over; offsets kept until flows close\n",
-				inst->index);
-		} else {
-			colo_instance_unlink(cn, inst);
-		}
-	}
-	mutex_unlock(&colo_mutex);
-}
-
 void colo_instance_owner_released(struct net *net, int protocol, u32 portid)
 {
 	struct colo_net *cn = colo_pernet(net);
 	struct colo_instance *inst;
 	unsigned long index;
-	bool found = false;
 
-	if (!portid)
+	/* Only this socket's own requests could have added its instances. */
+	if (!portid || xa_empty(&cn->instances))
 		return;
+	mutex_lock(&colo_mutex);
 	xa_for_each(&cn->instances, index, inst) {
-		if (inst->owner.portid == portid &&
-		    inst->owner.protocol == protocol) {
-			set_bit(COLO_INST_OWNER_RELEASED, &inst->flags);
-			found = true;
+		if (inst->owner.portid != portid ||
+		    inst->owner.protocol != protocol ||
+		    !sock_flag(inst->owner.sk, SOCK_DEAD))
+			continue;
+		if (inst->mode == NFCOLO_MODE_SECONDARY) {
+			colo_owner_clear(inst);
+			if (inst->state == NFCOLO_STATE_ACTIVE)
+				colo_instance_fail_over(inst);
+			pr_info_ratelimited("instance %u: owner socket closed, failed over; offsets kept until flows close\n",
+					    inst->index);
+		} else {
+			colo_instance_unlink(cn, inst);
 		}
 	}
-	if (found)
-		schedule_work(&cn->owner_release_work);
+	mutex_unlock(&colo_mutex);
 }
 EXPORT_SYMBOL_GPL(colo_instance_owner_released);
 
@@ -393,8 +470,8 @@ void colo_warn_rule(struct net *net, u32 index, const char *target,
 	if (xa_load(&cn->warned, index) ||
 	    xa_insert_bh(&cn->warned, index, xa_mk_value(1), GFP_ATOMIC))
 		return;
-	pr_warn("%s --index %u %s: its packets pass untouched until the hypervisor (or coloctl init) creates a matching instance\n",
-		target, index, problem);
+	pr_warn_ratelimited("%s --index %u %s: its packets pass untouched until the hypervisor (or coloctl init) creates a matching instance\n",
+			    target, index, problem);
 }
 EXPORT_SYMBOL_GPL(colo_warn_rule);
 
@@ -408,19 +485,26 @@ bool colo_request_checkpoint(struct colo_instance *inst,
 		[NFCOLO_REASON_FLOW_LIMIT]	= NFCOLO_STATS_REQ_FLOW_LIMIT,
 	};
 	const struct colo_notifier *nb;
+	bool delivered = false;
 
 	if (READ_ONCE(inst->state) != NFCOLO_STATE_ACTIVE ||
 	    test_and_set_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags))
 		return false;
-	colo_stat_inc(inst, NFCOLO_STATS_CHECKPOINTS_REQUESTED);
-	if (ev->reason <= NFCOLO_REASON_MAX && reason_stat[ev->reason])
-		colo_stat_inc(inst, reason_stat[ev->reason]);
 
 	rcu_read_lock();
 	nb = rcu_dereference(colo_notifier);
 	if (nb)
-		nb->checkpoint_requested(inst, ev);
+		delivered = nb->checkpoint_requested(inst, ev);
 	rcu_read_unlock();
+	if (!delivered) {
+		/* Nobody will answer it: let the next attempt through. */
+		clear_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags);
+		colo_stat_inc(inst, NFCOLO_STATS_REQ_UNDELIVERED);
+		return false;
+	}
+	colo_stat_inc(inst, NFCOLO_STATS_CHECKPOINTS_REQUESTED);
+	if (ev->reason <= NFCOLO_REASON_MAX && reason_stat[ev->reason])
+		colo_stat_inc(inst, reason_stat[ev->reason]);
 	return true;
 }
 EXPORT_SYMBOL_GPL(colo_request_checkpoint);
@@ -446,8 +530,8 @@ int colo_role_register(const struct colo_role_ops *ops)
 			if (inst->mode != ops->mode)
 				continue;
 			if (colo_role_attach(inst))
-				pr_warn("instance %u: out of memory, its data path stays idle until reset\n",
-					inst->index);
+				pr_warn_ratelimited("instance %u: out of memory, its data path stays idle until reset\n",
+						    inst->index);
 		}
 	}
 out:
@@ -506,7 +590,6 @@ int colo_instance_pernet_init(struct net *net)
 
 	xa_init(&cn->instances);
 	xa_init_flags(&cn->warned, XA_FLAGS_LOCK_BH);
-	INIT_WORK(&cn->owner_release_work, colo_owner_release_work);
 	write_pnet(&cn->net, net);
 	mutex_lock(&colo_mutex);
 	list_add(&cn->node, &colo_nets);
@@ -514,15 +597,25 @@ int colo_instance_pernet_init(struct net *net)
 	return 0;
 }
 
-void colo_instance_pernet_exit(struct net *net)
+/*
+ * Namespaces go in batches: one pass under the mutex for all of them. No
+ * instance waits for a grace period here: each is freed through call_rcu.
+ */
+void colo_instance_pernet_exit_batch(struct list_head *net_exit_list)
 {
-	struct colo_net *cn = colo_pernet(net);
+	struct colo_net *cn;
+	struct net *net;
 
-	cancel_work_sync(&cn->owner_release_work);
 	mutex_lock(&colo_mutex);
-	colo_net_destroy_instances(cn);
-	list_del(&cn->node);
+	list_for_each_entry(net, net_exit_list, exit_list) {
+		cn = colo_pernet(net);
+		colo_net_destroy_instances(cn);
+		list_del(&cn->node);
+	}
 	mutex_unlock(&colo_mutex);
-	xa_destroy(&cn->instances);
-	xa_destroy(&cn->warned);
+	list_for_each_entry(net, net_exit_list, exit_list) {
+		cn = colo_pernet(net);
+		xa_destroy(&cn->instances);
+		xa_destroy(&cn->warned);
+	}
 }

@@ -4,17 +4,16 @@
 #define _COLO_INTERNAL_H
 
 #include <linux/mutex.h>
-#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <net/netfilter/nf_conntrack_colo.h>
 
 struct colo_net {
 	struct xarray		instances;	/* index -> colo_instance */
 	struct xarray		warned;		/* indices missing, logged */
-	struct work_struct	owner_release_work;
 	struct list_head	node;		/* on colo_nets */
 	possible_net_t		net;
 	unsigned int		hook_users;	/* under colo_mutex */
+	unsigned int		n_instances;	/* under colo_mutex */
 };
 
 /* Serialises control operations, role and netns changes. */
@@ -23,7 +22,7 @@ extern struct mutex colo_mutex;
 struct colo_net *colo_pernet(const struct net *net);
 
 int colo_instance_pernet_init(struct net *net);
-void colo_instance_pernet_exit(struct net *net);
+void colo_instance_pernet_exit_batch(struct list_head *net_exit_list);
 extern unsigned int colo_net_id;
 extern atomic_t colo_instances_alive;
 

@@ -14,16 +14,16 @@ static int __net_init colo_net_init(struct net *net)
 	return colo_instance_pernet_init(net);
 }
 
-static void __net_exit colo_net_exit(struct net *net)
+static void __net_exit colo_net_exit_batch(struct list_head *net_exit_list)
 {
-	colo_instance_pernet_exit(net);
+	colo_instance_pernet_exit_batch(net_exit_list);
 }
 
 static struct pernet_operations colo_net_ops = {
-	.init	= colo_net_init,
-	.exit	= colo_net_exit,
-	.id	= &colo_net_id,
-	.size	= sizeof(struct colo_net),
+	.init		= colo_net_init,
+	.exit_batch	= colo_net_exit_batch,
+	.id		= &colo_net_id,
+	.size		= sizeof(struct colo_net),
 };
 
 static int __init nf_conntrack_colo_init(void)

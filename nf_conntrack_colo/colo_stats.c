@@ -11,7 +11,7 @@ struct colo_pcpu_stats __percpu *colo_stats_alloc(void)
 	struct colo_pcpu_stats __percpu *stats;
 	int cpu;
 
-	stats = alloc_percpu(struct colo_pcpu_stats);
+	stats = alloc_percpu_gfp(struct colo_pcpu_stats, GFP_KERNEL_ACCOUNT);
 	if (!stats)
 		return NULL;
 	for_each_possible_cpu(cpu)

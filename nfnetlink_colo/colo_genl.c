@@ -106,6 +106,7 @@ static int colo_nl_proxy_init(struct sk_buff *skb, struct genl_info *info)
 	if (!(flags & NFCOLO_F_PERSISTENT)) {
 		cfg.owner.portid = info->snd_portid;
 		cfg.owner.protocol = NETLINK_GENERIC;
+		cfg.owner.sk = NETLINK_CB(skb).sk;
 	}
 	return colo_instance_create(genl_info_net(info), &cfg, info->extack);
 }
@@ -297,7 +298,8 @@ static struct genl_family colo_genl_family __ro_after_init = {
 	.module		= THIS_MODULE,
 	.small_ops	= colo_genl_ops,
 	.n_small_ops	= ARRAY_SIZE(colo_genl_ops),
-	.resv_start_op	= NFCOLO_PROXY_GET + 1,
+	/* Strict: reserved header bits and unknown flags are refused. */
+	.resv_start_op	= 0,
 	.mcgrps		= colo_genl_mcgrps,
 	.n_mcgrps	= ARRAY_SIZE(colo_genl_mcgrps),
 };
@@ -338,22 +340,31 @@ static int colo_nl_put_event(struct sk_buff *skb, const struct colo_event *ev)
 	return 0;
 }
 
-/* Data-path context: atomic, possibly softirq. */
-static void colo_nl_checkpoint_requested(struct colo_instance *inst,
+/*
+ * Data-path context: atomic, possibly softirq. Delivered: the owner's
+ * socket took the request, or, without an owner, some listener of the
+ * events group did. Monitors on the group do not make up for an owner
+ * whose receive buffer is full: they do not checkpoint.
+ */
+static bool colo_nl_checkpoint_requested(struct colo_instance *inst,
 					 const struct colo_event *ev)
 {
 	struct net *net = colo_instance_net(inst);
-	struct colo_owner owner = inst->owner;
+	u32 portid = READ_ONCE(inst->owner.portid);
+	int protocol = inst->owner.protocol;
 	struct sk_buff *skb, *copy;
+	bool delivered = false;
 	void *hdr;
+	int err;
 
 	/* libxl's socket first: it is what checkpoints; monitors follow. */
-	if (owner.portid && owner.protocol == NETLINK_COLO)
-		colo_libxl_checkpoint_requested(net, owner.portid, inst->index);
+	if (portid && protocol == NETLINK_COLO)
+		delivered = colo_libxl_checkpoint_requested(net, portid,
+							    inst->index);
 
 	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
 	if (!skb)
-		goto err;
+		goto nomem;
 	hdr = genlmsg_put(skb, 0, 0, &colo_genl_family, 0,
 			  NFCOLO_KERNEL_NOTIFY);
 	if (!hdr ||
@@ -361,20 +372,26 @@ static void colo_nl_checkpoint_requested(struct colo_instance *inst,
 	    nla_put_u8(skb, NFCOLO_A_MODE, inst->mode) ||
 	    colo_nl_put_event(skb, ev)) {
 		nlmsg_free(skb);
-		goto err;
+		goto nomem;
 	}
 	genlmsg_end(skb, hdr);
 
-	if (owner.portid && owner.protocol == NETLINK_GENERIC) {
+	if (portid && protocol == NETLINK_GENERIC) {
 		copy = skb_clone(skb, GFP_ATOMIC);
-		if (copy)
-			genlmsg_unicast(net, copy, owner.portid);
+		err = copy ? genlmsg_unicast(net, copy, portid) : -ENOMEM;
+		delivered = !err;
+		if (err)
+			net_warn_ratelimited("%s: instance %u: checkpoint request not delivered to its owner (port %u, error %d): asked again later\n",
+					     KBUILD_MODNAME, inst->index, portid,
+					     err);
 	}
-	genlmsg_multicast_netns(&colo_genl_family, net, skb, 0, 0, GFP_ATOMIC);
-	return;
-err:
+	err = genlmsg_multicast_netns(&colo_genl_family, net, skb, 0, 0,
+				      GFP_ATOMIC);
+	return portid ? delivered : !err;
+nomem:
 	net_warn_ratelimited("%s: instance %u: cannot allocate a checkpoint request\n",
 			     KBUILD_MODNAME, inst->index);
+	return delivered;
 }
 
 static const struct colo_notifier colo_nl_notifier = {

@@ -111,34 +111,36 @@ static bool colo_libxl_owns(const struct colo_instance *inst, u32 portid)
 	       READ_ONCE(inst->owner.portid) == portid;
 }
 
-/* A second INIT from the owner succeeds: libxl may set up again. */
-static int colo_libxl_proxy_init(struct net *net, u32 portid,
-				 struct netlink_ext_ack *extack)
+/*
+ * A second INIT from the owner succeeds: libxl may set up again. So does an
+ * INIT from a new socket on the owner's port (libxl restarted; the old
+ * socket is closing): it takes the instance over.
+ */
+static int colo_libxl_proxy_init(struct sk_buff *skb, struct net *net,
+				 u32 portid, struct netlink_ext_ack *extack)
 {
 	struct colo_instance_config cfg = {
 		.index			= portid,
+		.adopt			= true,
 		.owner.portid		= portid,
 		.owner.protocol		= NETLINK_COLO,
+		.owner.sk		= NETLINK_CB(skb).sk,
 		.compare_timeout_ms	= NFCOLO_COMPARE_TIMEOUT_DEFAULT_MS,
 		.queue_limit		= NFCOLO_QUEUE_LIMIT_DEFAULT,
 		.flow_limit		= NFCOLO_FLOW_LIMIT_DEFAULT,
 	};
 	struct colo_instance *inst;
-	bool mine;
 
+	/* An existing instance keeps its mode: no need to pick one. */
 	inst = colo_instance_get(net, portid);
 	if (inst) {
-		mine = colo_libxl_owns(inst, portid);
+		cfg.mode = inst->mode;
 		colo_instance_put(inst);
-		if (mine)
-			return 0;
-		NL_SET_ERR_MSG_MOD(extack,
-				   "an instance with this index exists and belongs to another control socket");
-		return -EEXIST;
+	} else {
+		cfg.mode = colo_libxl_pick_mode(extack);
+		if (cfg.mode == NFCOLO_MODE_UNSPEC)
+			return -EINVAL;
 	}
-	cfg.mode = colo_libxl_pick_mode(extack);
-	if (cfg.mode == NFCOLO_MODE_UNSPEC)
-		return -EINVAL;
 	return colo_instance_create(net, &cfg, extack);
 }
 
@@ -250,7 +252,7 @@ static int colo_libxl_handle(struct sk_buff *skb, const struct nlmsghdr *nlh,
 	}
 	switch (nlh->nlmsg_type) {
 	case COLO_PROXY_INIT:
-		return colo_libxl_proxy_init(net, portid, extack);
+		return colo_libxl_proxy_init(skb, net, portid, extack);
 	case COLO_CHECKPOINT:
 		return colo_libxl_owned_op(net, portid, extack,
 					   colo_instance_checkpoint_done);
@@ -285,20 +287,21 @@ static void colo_libxl_rcv(struct sk_buff *skb)
 	netlink_rcv_skb(skb, colo_libxl_rcv_msg);
 }
 
-void colo_libxl_checkpoint_requested(struct net *net, u32 portid, u32 index)
+bool colo_libxl_checkpoint_requested(struct net *net, u32 portid, u32 index)
 {
 	struct sock *nl = colo_libxl_sock_rcu(net);
 	struct sk_buff *skb;
 	int err = -ENOMEM;
 
 	if (!nl)
-		return;
+		return false;
 	skb = colo_libxl_msg_new(0, true, GFP_ATOMIC);
 	if (skb)
 		err = netlink_unicast(nl, skb, portid, MSG_DONTWAIT);
 	if (err < 0)
-		net_warn_ratelimited("%s: instance %u: cannot send the checkpoint request to libxl (error %d)\n",
+		net_warn_ratelimited("%s: instance %u: cannot send the checkpoint request to libxl (error %d): asked again later\n",
 				     KBUILD_MODNAME, index, err);
+	return err >= 0;
 }
 
 static int colo_libxl_rcv_nl_event(struct notifier_block *this,
@@ -325,8 +328,8 @@ static int __net_init colo_libxl_net_init(struct net *net)
 
 	nl = netlink_kernel_create(net, NETLINK_COLO, &cfg);
 	if (!nl) {
-		pr_err("cannot create the kernel socket of netlink protocol %d (NETLINK_COLO, Xen libxl's COLO proxy): another module owns it in this network namespace, or out of memory\n",
-		       NETLINK_COLO);
+		pr_err_ratelimited("cannot create the kernel socket of netlink protocol %d (NETLINK_COLO, Xen libxl's COLO proxy): another module owns it in this network namespace, or out of memory\n",
+				   NETLINK_COLO);
 		return -EBUSY;
 	}
 	xn->sock = nl;

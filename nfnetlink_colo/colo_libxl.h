@@ -8,7 +8,10 @@
 
 int colo_libxl_init(void);
 void colo_libxl_exit(void);
-/* Under RCU, any context: ask the libxl socket @portid to checkpoint. */
-void colo_libxl_checkpoint_requested(struct net *net, u32 portid, u32 index);
+/*
+ * Under RCU, any context: ask the libxl socket @portid to checkpoint. False
+ * if the request did not reach it.
+ */
+bool colo_libxl_checkpoint_requested(struct net *net, u32 portid, u32 index);
 
 #endif /* _COLO_LIBXL_H */

@@ -22,6 +22,8 @@ pkgs=(
 	# userspace: iptables extensions, coloctl, tests
 	iptables arptables ebtables iproute2 bridge-utils libxtables-dev
 	libmnl-dev tcpdump iperf3 ethtool socat python3 clang perl iputils-ping
+	# ct_coexist.sh: nft helpers and flowtables beside COLO
+	nftables conntrack
 	# libFuzzer for the comparator's fuzz target; openssl makes test data
 	libclang-rt-14-dev openssl util-linux
 )

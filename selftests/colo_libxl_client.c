@@ -3,12 +3,15 @@
  * colo_libxl_client: Xen libxl's side of the COLO proxy protocol
  * (tools/libs/light/libxl_colo_proxy.c), step for step, for the selftests.
  *
- *   colo_libxl_client [-i INDEX]
+ *   colo_libxl_client [-i INDEX [-w]]
  *
  * Sets up like libxl: socket(PF_NETLINK, SOCK_RAW, NETLINK_COLO), bind to
  * port id 1, 2, ... 9 (the next one on EADDRINUSE; only INDEX with -i),
  * COLO_PROXY_INIT with NLM_F_ACK, then up to 500 ms for an answer, failing
- * only on an NLMSG_ERROR whose error is not 0. Prints "ready INDEX" (or
+ * only on an NLMSG_ERROR whose error is not 0. With -w, a libxl restarting
+ * while its old socket still closes: port INDEX in use prints "waiting
+ * INDEX" and the bind is retried at once until it succeeds (10 s at most).
+ * Prints "ready INDEX" (or
  * "init-failed ERRNO", exit 1), then runs one command per line of stdin and
  * answers each with one line, holding the socket until EOF or "quit":
  *
@@ -30,12 +33,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/netlink.h>
 #include <linux/netfilter/colo_libxl.h>
 
 static int fd;
 static unsigned int colo_index;
+static bool wait_port;
 
 /* What libxl's colo_proxy_send() sends: a bare header to the kernel. */
 static int send_msg(unsigned short type, unsigned short flags, size_t len)
@@ -98,6 +103,23 @@ static void print_msg(const char *buf, ssize_t n)
 		printf("msg %u %zd\n", n >= NLMSG_HDRLEN ? h->nlmsg_type : 0, n);
 }
 
+/* -w: spin on bind() until the old socket lets the port go. */
+static bool bind_retry(const struct sockaddr_nl *sa, socklen_t len)
+{
+	struct timespec t0, t;
+
+	printf("waiting %u\n", sa->nl_pid);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (!bind(fd, (const struct sockaddr *)sa, len))
+			return true;
+		if (errno != EADDRINUSE)
+			return false;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec < 10);
+	return false;
+}
+
 static int setup(int want)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
@@ -118,6 +140,9 @@ static int setup(int want)
 		}
 		sa.nl_pid = i;
 		if (!bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			break;
+		if (errno == EADDRINUSE && wait_port &&
+		    bind_retry(&sa, sizeof(sa)))
 			break;
 		if (errno != EADDRINUSE) {
 			printf("bind-failed %d\n", errno);
@@ -223,10 +248,14 @@ int main(int argc, char **argv)
 	char buf[4096];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc == 3 && !strcmp(argv[1], "-i")) {
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "-i")) {
 		want = atoi(argv[2]);
-	} else if (argc != 1) {
-		fprintf(stderr, "usage: %s [-i INDEX]\n", argv[0]);
+		wait_port = argc == 4 && !strcmp(argv[3], "-w");
+		if (argc == 4 && !wait_port)
+			want = 0;
+	}
+	if (argc != 1 && !want) {
+		fprintf(stderr, "usage: %s [-i INDEX [-w]]\n", argv[0]);
 		return 2;
 	}
 	if (setup(want))

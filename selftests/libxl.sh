@@ -219,6 +219,76 @@ check "secondary: closing it fails over (persistent, offsets kept)" \
 ip netns exec "$TOPO_SECONDARY" "$COLOCTL" destroy 1
 cl_stop b
 
+# --- libxl restarts: a new socket binds the port while the old one closes ---
+# The port id is free before the old socket's release reaches us: an INIT
+# of the new socket may come first. Whatever the order, an INIT answered 0
+# must leave an active instance owned by (and answering) the new socket.
+# A primary that the old socket's release got to first is created afresh;
+# a secondary it got to first has failed over (by design) and says EEXIST.
+cl_restart() {
+	local old=$1 new=$2 ns=$3 index=$4 in out line
+	mkfifo "$tmp/$new.in" "$tmp/$new.out"
+	(cl_close_fds; exec ip netns exec "$ns" "$CLIENT" -i "$index" -w) \
+		<"$tmp/$new.in" >"$tmp/$new.out" &
+	CL_PID[$new]=$!
+	exec {in}>"$tmp/$new.in" {out}<"$tmp/$new.out"
+	CL_IN[$new]=$in
+	CL_OUT[$new]=$out
+	# "waiting INDEX": the new client spins on bind() from here on.
+	CL_HELLO[$new]=
+	read -r -t 10 -u "$out" line
+	[[ $line == waiting* ]] || { CL_HELLO[$new]="not waiting: $line"; return 1; }
+	cl_stop "$old"
+	read -r -t 15 -u "$out" line
+	CL_HELLO[$new]=$line
+}
+restart_rounds() {
+	local mode=$1 ns=$2 i r adopted=0 fresh=0 refused=0 bad=0 got
+	echo "$mode" >"$MODE_PARAM"
+	cl_start r0 "$ns" -i 5 || { fail "$mode: first libxl client: ${CL_HELLO[r0]}"; return; }
+	for i in $(seq 4); do
+		# Marks the instance: an adopted one keeps the count.
+		cl "r$((i - 1))" checkpoint >/dev/null
+		cl_restart "r$((i - 1))" "r$i" "$ns" 5
+		case ${CL_HELLO[r$i]} in
+		"ready 5")
+			got=$(st "$ns" 5 '"%s %s %s" % (d["state"], d["owner"], d["stats"]["checkpoints_done"])')
+			r=$(cl "r$i" query)
+			case "$got $r" in
+			"active 5 1 pending 0") adopted=$((adopted + 1)) ;;
+			"active 5 0 pending 0") fresh=$((fresh + 1)) ;;
+			*) bad=$((bad + 1)); echo "round $i: INIT ok, then: $got / $r" ;;
+			esac ;;
+		"init-failed 17")
+			got=$(st "$ns" 5 'd["state"]')
+			if [[ $mode == secondary && $got == failed-over ]]; then
+				refused=$((refused + 1))
+			else
+				bad=$((bad + 1)); echo "round $i: EEXIST, instance $got"
+			fi
+			ip netns exec "$ns" "$COLOCTL" destroy 5
+			cl_stop "r$i"
+			cl_start "r$i" "$ns" -i 5 || bad=$((bad + 1)) ;;
+		*)
+			bad=$((bad + 1)); echo "round $i: ${CL_HELLO[r$i]}"
+			cl_stop "r$i"
+			ip netns exec "$ns" "$COLOCTL" destroy 5 2>/dev/null
+			cl_start "r$i" "$ns" -i 5 || bad=$((bad + 1)) ;;
+		esac
+	done
+	cl_stop r4
+	echo "$mode: $adopted taken over before the old release, $fresh created afresh, $refused refused after failover"
+	check "$mode: libxl restarting on its port always gets a working instance" \
+		"((bad == 0))"
+	if [[ $mode == primary ]]; then
+		check "... and the primary goes with the last socket" "wait_until gone $ns 5"
+	else
+		ip netns exec "$ns" "$COLOCTL" destroy 5 2>/dev/null
+	fi
+}
+restart_rounds primary "$TOPO_PRIMARY"
+restart_rounds secondary "$TOPO_SECONDARY"
+
 # --- auto mode with one target module loaded ---
 echo auto >"$MODE_PARAM"
 if modprobe -r xt_PMYCOLO; then

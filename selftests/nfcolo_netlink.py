@@ -15,7 +15,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from nfcolo import (A, F_PERSISTENT, MODE_PRIMARY, MODE_SECONDARY,  # noqa
                     NetlinkError, GenlSocket, attr, expect_error, u8, u32,
-                    NLM_F_ACK, NLM_F_DUMP)
+                    parse_attrs, NLM_F_ACK, NLM_F_DUMP)
 
 failures = 0
 
@@ -105,6 +105,30 @@ def truncated_header():
             assert mtype == 2 and err == errno.EINVAL, (mtype, err)
             return
     raise AssertionError("no answer")
+
+
+def raw_error(cmd, reserved=0, flags=0):
+    """errno and extack text of a GET with a hand-made generic header."""
+    seq = s.send_raw(s.family_id, 0x1 | NLM_F_ACK | flags,
+                     struct.pack("=BBH", cmd, 1, reserved) +
+                     u32(A["INDEX"], 1))
+    for mtype, mflags, mseq, body in s._recv_msgs():
+        if mseq == seq and mtype == 2:
+            err = -struct.unpack_from("=i", body)[0]
+            text = parse_attrs(body[4 + 16:]).get(1, b"") \
+                if mflags & 0x200 else b""
+            return err, text.rstrip(b"\0").decode()
+    raise AssertionError("no answer")
+
+
+def strict_header():
+    # The family validates every command strictly (resv_start_op 0).
+    err, text = raw_error(7, reserved=1)
+    assert err == errno.EINVAL and "reserved" in text, (err, text)
+    err, text = raw_error(7, flags=0x400)   # NLM_F_CREATE: not ours
+    assert err == errno.EINVAL and "nlmsg_flags" in text, (err, text)
+    err, _ = raw_error(7)
+    assert err == errno.ENOENT, err
 
 
 def secondary_takes_no_primary_options():
@@ -201,6 +225,8 @@ check("oversized, overlong, unknown and kernel-only attributes: EINVAL",
       oversized_and_garbage)
 check("truncated generic netlink header: EINVAL", truncated_header)
 check("secondary rejects primary-only options", secondary_takes_no_primary_options)
+check("reserved header field, stray nlmsg_flags: EINVAL (strict family)",
+      strict_header)
 check("EEXIST on a second INIT, ENOENT on unknown index", exists_and_unknown)
 check("failover twice: EALREADY; checkpoint after failover: EINVAL; reset",
       failover_rules)

@@ -68,6 +68,7 @@ static const char *const colo_stat_names[] = {
 	[NFCOLO_STATS_FLOWS_HIGH]		= "flows_high",
 	[NFCOLO_STATS_FLOWS_EVICTED]		= "flows_evicted",
 	[NFCOLO_STATS_SVM_PKTS_NO_FLOW]		= "svm_pkts_no_flow",
+	[NFCOLO_STATS_REQ_UNDELIVERED]		= "req_undelivered",
 };
 _Static_assert(ARRAY_SIZE(colo_stat_names) == __NFCOLO_STATS_MAX,
 	       "name every enum nfcolo_stats counter");

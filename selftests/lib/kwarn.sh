@@ -8,7 +8,8 @@
 
 # One extended regex; "Call Trace" catches splats whose header line differs,
 # "Kernel panic" is for the console log (a panic never reaches a dmesg file).
-KWARN_RE='Kernel panic|WARNING:|BUG:|Oops|general protection|Call Trace|kernel BUG|KASAN|refcount_t:'
+# slub_debug reports start "BUG <cache> (<taint>): <what>" or "FIX <cache>:".
+KWARN_RE='Kernel panic|WARNING:|BUG:|Oops|general protection|Call Trace|kernel BUG|KASAN|refcount_t:|BUG [^ ]+ \(|FIX [^ ]+: '
 
 # kwarn_scan [FILE]: print matching lines (2 lines of context after each,
 # at most 60 lines) and return 0 if any, 1 if the log is clean.

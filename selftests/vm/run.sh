@@ -140,7 +140,10 @@ qemu=(qemu-system-x86_64
 	# turns a panic into a quick exit instead of a hang until the timeout.
 	# A vCPU thread starved by a busy 2-core host must not read as an RCU
 	# stall or soft lockup (both would fail the run): thresholds at 60 s.
-	-append "console=ttyS0 loglevel=5 panic=-1 edd=off rdinit=/init rcupdate.rcu_cpu_stall_timeout=60 watchdog_thresh=30"
+	# slub_debug=FZPU: sanity checks, red zones, poison and owner tracking
+	# on every slab, so that a use after free or an overrun in our modules
+	# is reported (and fails the run) where it happens.
+	-append "console=ttyS0 loglevel=5 panic=-1 edd=off rdinit=/init rcupdate.rcu_cpu_stall_timeout=60 watchdog_thresh=30 slub_debug=FZPU"
 	-fsdev "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap"
 	-device "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot"
 	-fsdev "local,id=results,path=$out,security_model=none"

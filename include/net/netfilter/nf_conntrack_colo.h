@@ -19,7 +19,6 @@
 /* Bits of colo_instance.flags */
 enum colo_instance_flag {
 	COLO_INST_CHECKPOINT_PENDING,	/* one request at a time */
-	COLO_INST_OWNER_RELEASED,	/* owner socket closed, work queued */
 	COLO_INST_DEAD,			/* unlinked, being freed */
 };
 
@@ -28,10 +27,17 @@ struct colo_pcpu_stats {
 	struct u64_stats_sync	syncp;
 };
 
-/* Which socket owns an instance: the control plane tells them apart. */
+/*
+ * Which socket owns an instance: the control plane tells them apart. A
+ * port id is free again before its old socket's NETLINK_URELEASE runs, so
+ * the instance also holds the socket itself: the release of a socket that
+ * no longer owns the instance (a new one bound the port and took it over)
+ * leaves the instance alone. @sk is written under colo_mutex only.
+ */
 struct colo_owner {
-	u32	portid;		/* 0: persistent, no owner */
-	int	protocol;	/* NETLINK_GENERIC, or the libxl protocol */
+	u32		portid;		/* 0: persistent, no owner */
+	int		protocol;	/* NETLINK_GENERIC, or the libxl protocol */
+	struct sock	*sk;		/* a reference; NULL when persistent */
 };
 
 struct colo_instance {
@@ -72,7 +78,13 @@ enum colo_gauge {
 struct colo_instance_config {
 	u32			index;
 	u8			mode;
-	struct colo_owner	owner;
+	/*
+	 * An existing instance of @index owned by the same port and
+	 * protocol is taken over by @owner.sk (Xen libxl: a restarted
+	 * libxl binds the same port and sends INIT again): 0, not EEXIST.
+	 */
+	bool			adopt;
+	struct colo_owner	owner;	/* owner.sk: the requesting socket */
 	u32			compare_timeout_ms;
 	u32			queue_limit;
 	u32			flow_limit;
@@ -124,7 +136,14 @@ struct colo_role_ops {
 
 /* The control plane's way of reaching userspace. */
 struct colo_notifier {
-	void	(*checkpoint_requested)(struct colo_instance *inst,
+	/*
+	 * Any context. True if the request reached the owner socket (or,
+	 * for an instance without an owner, at least one listener of the
+	 * events group); false if it was lost (no memory, receive buffer
+	 * full, nobody listening): the core then lets the next attempt
+	 * through.
+	 */
+	bool	(*checkpoint_requested)(struct colo_instance *inst,
 					const struct colo_event *ev);
 };
 
@@ -153,7 +172,11 @@ int colo_instance_checkpoint_done(struct net *net, u32 index,
 				  struct netlink_ext_ack *extack);
 int colo_instance_failover(struct net *net, u32 index,
 			   struct netlink_ext_ack *extack);
-/* Owner socket closed: marks its instances; a work item tears them down. */
+/*
+ * NETLINK_URELEASE of (@protocol, @portid): the instances that socket still
+ * owns lose their owner (a primary is torn down, a secondary fails over).
+ * Process context; takes colo_mutex.
+ */
 void colo_instance_owner_released(struct net *net, int protocol, u32 portid);
 /* Control plane going away: tear every instance down. */
 void colo_instance_destroy_all(void);
@@ -165,7 +188,12 @@ void colo_instance_destroy_all(void);
 void colo_warn_rule(struct net *net, u32 index, const char *target,
 		    const char *problem);
 
-/* Data path: ask for a checkpoint; false if one is already pending. */
+/*
+ * Data path: ask for a checkpoint. False if none was delivered: one is
+ * pending already, the instance failed over, or the request could not reach
+ * userspace (counted as NFCOLO_STATS_REQ_UNDELIVERED). The caller asks again
+ * on its next tick while its reason lasts.
+ */
 bool colo_request_checkpoint(struct colo_instance *inst,
 			     const struct colo_event *ev);
 

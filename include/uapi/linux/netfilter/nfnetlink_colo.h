@@ -18,7 +18,9 @@
  *                         requesting socket owns the instance: closing it
  *                         tears a primary down (held packets released) and
  *                         fails a secondary over (offsets kept).
- *                         EEXIST if INDEX exists in this netns.
+ *                         EEXIST if INDEX exists in this netns; ENOSPC
+ *                         if the netns has as many instances as it may
+ *                         (nf_conntrack_colo parameter max_instances).
  *   NFCOLO_PROXY_RESET    INDEX. Back to a fresh, active instance; flow
  *                         state and counters start again.
  *   NFCOLO_PROXY_DESTROY  INDEX. Primary: held packets are released first.
@@ -37,7 +39,9 @@
  *                         all others need CAP_NET_ADMIN in the netns's user
  *                         namespace.
  *   Commands on an unknown INDEX fail with ENOENT. Every rejection carries an
- *   extack message.
+ *   extack message. Every command is validated strictly: unknown attributes,
+ *   attributes only the kernel sends, a non-zero genlmsghdr.reserved and
+ *   nlmsg_flags other than REQUEST, ACK, ECHO and DUMP are refused (EINVAL).
  *
  * Events (kernel -> userspace):
  *   NFCOLO_KERNEL_NOTIFY  INDEX, MODE, NFCOLO_A_EVENT (nested): a checkpoint
@@ -45,6 +49,11 @@
  *                         multicast to group NFCOLO_MCGRP_EVENTS (which
  *                         anyone in the netns may join). One request
  *                         is pending at a time; DO_CHECKPOINT clears it.
+ *                         A request that reaches neither the owner (its
+ *                         receive buffer is full) nor, without an owner,
+ *                         any listener is not pending: it counts in
+ *                         NFCOLO_STATS_REQ_UNDELIVERED and is made again
+ *                         while its reason lasts.
  */
 #ifndef _UAPI_NFNETLINK_COLO_H
 #define _UAPI_NFNETLINK_COLO_H
@@ -166,6 +175,8 @@ enum nfcolo_stats {
 	NFCOLO_STATS_FLOWS_HIGH,
 	NFCOLO_STATS_FLOWS_EVICTED,	/* idle flows reused at the limit */
 	NFCOLO_STATS_SVM_PKTS_NO_FLOW,	/* SVM: nothing held to match */
+	/* both roles */
+	NFCOLO_STATS_REQ_UNDELIVERED,	/* request lost on its way: asked again */
 	__NFCOLO_STATS_MAX
 };
 
