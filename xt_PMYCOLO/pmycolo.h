@@ -68,8 +68,11 @@ void pmycolo_flush_net(struct net *net);
 /* A device is going down: drop held packets that refer to it. */
 void pmycolo_drop_dev(struct net *net, const struct net_device *dev);
 
-/* Continue a held PVM packet after the anchor hook; drop: free it. */
-void pmycolo_reinject(struct pmycolo_pkt *pkt, bool drop);
+/*
+ * Continue a held PVM packet after the anchor hook; drop: free it. False if
+ * it was dropped.
+ */
+bool pmycolo_reinject(struct pmycolo_pkt *pkt, bool drop);
 
 /* Per-netns registrations of xt_PMYCOLO rules (pmycolo_net.c). */
 int pmycolo_net_get(struct net *net, const char *fwd_dev, u32 index);

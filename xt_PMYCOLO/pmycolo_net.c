@@ -111,7 +111,7 @@ static int pmycolo_anchor_index(const struct nf_hook_state *state)
 	return -ENOENT;
 }
 
-void pmycolo_reinject(struct pmycolo_pkt *pkt, bool drop)
+bool pmycolo_reinject(struct pmycolo_pkt *pkt, bool drop)
 {
 	struct nf_queue_entry *entry = &pkt->entry;
 	int index;
@@ -128,6 +128,7 @@ void pmycolo_reinject(struct pmycolo_pkt *pkt, bool drop)
 		local_bh_enable();
 	}
 	rcu_read_unlock();
+	return index >= 0;
 }
 
 static unsigned int pmycolo_capture(void *priv, struct sk_buff *skb,
