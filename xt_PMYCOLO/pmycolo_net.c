@@ -152,8 +152,8 @@ static unsigned int pmycolo_capture(void *priv, struct sk_buff *skb,
 }
 
 /* Under pmycolo_mutex; @dev is held by the caller or RTNL. */
-static void pmycolo_fwd_attach(struct net *net, struct pmycolo_fwd *fwd,
-			       struct net_device *dev)
+static int pmycolo_fwd_attach(struct net *net, struct pmycolo_fwd *fwd,
+			      struct net_device *dev)
 {
 	int err;
 
@@ -167,11 +167,12 @@ static void pmycolo_fwd_attach(struct net *net, struct pmycolo_fwd *fwd,
 	};
 	err = nf_register_net_hook(net, &fwd->ops);
 	if (err) {
-		pr_warn("cannot capture the SVM's output on %s: error %d\n",
-			fwd->name, err);
-		return;
+		pr_warn_ratelimited("cannot capture the SVM's output on %s: error %d; nothing from it is compared\n",
+				    fwd->name, err);
+		return err;
 	}
 	fwd->dev = dev;
+	return 0;
 }
 
 static void pmycolo_fwd_detach(struct net *net, struct pmycolo_fwd *fwd)
@@ -228,13 +229,20 @@ int pmycolo_net_get(struct net *net, const char *fwd_dev, u32 index)
 		}
 		strscpy(fwd->name, fwd_dev, sizeof(fwd->name));
 		fwd->index = index;
-		list_add_tail(&fwd->node, &pn->fwds);
 		dev = dev_get_by_name(net, fwd_dev);
 		if (dev) {
 			if (READ_ONCE(dev->reg_state) == NETREG_REGISTERED)
-				pmycolo_fwd_attach(net, fwd, dev);
+				err = pmycolo_fwd_attach(net, fwd, dev);
 			dev_put(dev);
 		}
+		if (err) {
+			kfree(fwd);
+			if (!pn->rule_users)
+				nf_unregister_net_hooks(net, pmycolo_anchor_ops,
+							ARRAY_SIZE(pmycolo_anchor_ops));
+			goto out;
+		}
+		list_add_tail(&fwd->node, &pn->fwds);
 	}
 	fwd->users++;
 	pn->rule_users++;
