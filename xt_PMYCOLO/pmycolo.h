@@ -70,7 +70,7 @@ void pmycolo_drop_dev(struct net *net, const struct net_device *dev);
 
 /*
  * Continue a held PVM packet after the anchor hook; drop: free it. False if
- * it was dropped.
+ * it was dropped (asked to, or its bridge ports are no longer ports).
  */
 bool pmycolo_reinject(struct pmycolo_pkt *pkt, bool drop);
 

@@ -12,6 +12,12 @@
  * time, by the hook's identity, so hooks registered meanwhile do not shift
  * it.
  *
+ * A held bridged packet keeps its devices, not their bridge membership: a
+ * port may leave its bridge and get another rx handler while the packet is
+ * held, and br_netfilter's continuation reads the port's rx_handler_data as
+ * a bridge port. Ports that left a bridge drop their held packets
+ * (NETDEV_CHANGEUPPER), and the release checks the ports again.
+ *
  * The capture of the SVM's output. Everything that arrives on a forward
  * device is the SVM's: a netdev ingress hook on it takes IPv4 and IPv6 to
  * the comparator and drops the rest (ARP; also neighbour discovery and MLD,
@@ -111,11 +117,35 @@ static int pmycolo_anchor_index(const struct nf_hook_state *state)
 	return -ENOENT;
 }
 
+#if IS_ENABLED(CONFIG_BRIDGE_NETFILTER)
+static bool pmycolo_port_valid(const struct net_device *dev)
+{
+	return !dev || netif_is_bridge_port(dev);
+}
+#endif
+
+/* Is every bridge port the packet's continuation will use still one? */
+static bool pmycolo_ports_valid(const struct nf_queue_entry *entry)
+{
+#if IS_ENABLED(CONFIG_BRIDGE_NETFILTER)
+	if (!pmycolo_port_valid(entry->physin) ||
+	    !pmycolo_port_valid(entry->physout))
+		return false;
+	if (entry->state.pf == NFPROTO_BRIDGE &&
+	    (!pmycolo_port_valid(entry->state.in) ||
+	     !pmycolo_port_valid(entry->state.out)))
+		return false;
+#endif
+	return true;
+}
+
 bool pmycolo_reinject(struct pmycolo_pkt *pkt, bool drop)
 {
 	struct nf_queue_entry *entry = &pkt->entry;
 	int index;
 
+	if (!pmycolo_ports_valid(entry))
+		drop = true;
 	rcu_read_lock();
 	index = drop ? -ENOENT : pmycolo_anchor_index(&entry->state);
 	if (index < 0) {
@@ -278,6 +308,7 @@ static int pmycolo_netdev_event(struct notifier_block *nb,
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
 	struct net *net = dev_net(dev);
 	struct pmycolo_net *pn = pmycolo_pernet(net);
+	struct netdev_notifier_changeupper_info *info = ptr;
 	struct pmycolo_fwd *fwd;
 
 	mutex_lock(&pmycolo_mutex);
@@ -293,6 +324,11 @@ static int pmycolo_netdev_event(struct notifier_block *nb,
 		break;
 	case NETDEV_DOWN:
 		pmycolo_drop_dev(net, dev);
+		break;
+	case NETDEV_CHANGEUPPER:
+		/* A port left its bridge: its held packets cannot go on. */
+		if (!info->linking && netif_is_bridge_master(info->upper_dev))
+			pmycolo_drop_dev(net, dev);
 		break;
 	case NETDEV_UNREGISTER:
 		list_for_each_entry(fwd, &pn->fwds, node)
