@@ -7,6 +7,7 @@
  * pmycolo_queue.c	per-instance flows, queues, worker thread, release
  * pmycolo_net.c	per-netns hooks: the release anchor and the capture
  *			of the SVM's output on the forward device
+ * pmycolo_defrag.c	reassembly of the SVM's IP fragments
  */
 #ifndef _PMYCOLO_H
 #define _PMYCOLO_H
@@ -73,6 +74,17 @@ void pmycolo_drop_dev(struct net *net, const struct net_device *dev);
  * it was dropped (asked to, or its bridge ports are no longer ports).
  */
 bool pmycolo_reinject(struct pmycolo_pkt *pkt, bool drop);
+
+/* What became of an SVM packet given to pmycolo_defrag(). */
+enum pmycolo_defrag_result {
+	PMYCOLO_DEFRAG_WHOLE,	/* a whole datagram (maybe reassembled) */
+	PMYCOLO_DEFRAG_KEPT,	/* a fragment, kept for reassembly */
+	PMYCOLO_DEFRAG_FREED,	/* malformed, already freed */
+	PMYCOLO_DEFRAG_BAD,	/* malformed, the caller drops it */
+};
+
+enum pmycolo_defrag_result pmycolo_defrag(struct net *net,
+					  struct sk_buff *skb, u8 family);
 
 /* Per-netns registrations of xt_PMYCOLO rules (pmycolo_net.c). */
 int pmycolo_net_get(struct net *net, const char *fwd_dev, u32 index);

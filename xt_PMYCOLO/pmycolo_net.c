@@ -20,10 +20,11 @@
  *
  * The capture of the SVM's output. Everything that arrives on a forward
  * device is the SVM's: a netdev ingress hook on it takes IPv4 and IPv6 to
- * the comparator and drops the rest (ARP; also neighbour discovery and MLD,
- * which the comparator leaves alone), before any
- * other part of the stack sees it. The device may come and go: a netdevice
- * notifier follows it by name. Rule insertion registers the hook at once,
+ * the comparator and drops the rest (ARP, VLAN-tagged frames; also
+ * neighbour discovery and MLD, which the comparator leaves alone), before
+ * any other part of the stack sees it. IP fragments are reassembled first
+ * (pmycolo_defrag.c), as conntrack reassembles the PVM's. The device may
+ * come and go: a netdevice notifier follows it by name. Rule insertion registers the hook at once,
  * without RTNL (nf_tables' notifier takes its mutex under RTNL, and our
  * rules may be inserted under that mutex): a device that is being
  * unregistered is already past NETREG_REGISTERED, and one whose
@@ -33,6 +34,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/if_ether.h>
+#include <linux/if_vlan.h>
 #include <linux/netdevice.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
@@ -166,19 +168,42 @@ static unsigned int pmycolo_capture(void *priv, struct sk_buff *skb,
 {
 	const struct pmycolo_fwd *fwd = priv;
 	struct colo_instance *inst;
+	u8 family;
 
 	inst = colo_instance_lookup_rcu(state->net, READ_ONCE(fwd->index));
 	if (!inst || inst->mode != NFCOLO_MODE_PRIMARY)
 		return NF_DROP;
 	switch (skb->protocol) {
 	case htons(ETH_P_IP):
-		return pmycolo_capture_svm(inst, skb, NFPROTO_IPV4);
+		family = NFPROTO_IPV4;
+		break;
 	case htons(ETH_P_IPV6):
-		return pmycolo_capture_svm(inst, skb, NFPROTO_IPV6);
+		family = NFPROTO_IPV6;
+		break;
+	default:
+		family = NFPROTO_UNSPEC;
 	}
-	/* ARP and the like: the SVM's must not reach the network. */
-	colo_stat_inc(inst, NFCOLO_STATS_SVM_PKTS_LINK);
-	return NF_DROP;
+	/*
+	 * ARP and the like must not reach the network; VLAN-tagged frames
+	 * are the SVM's too, but the PVM's are not held to compare with.
+	 */
+	if (family == NFPROTO_UNSPEC || skb_vlan_tag_present(skb)) {
+		colo_stat_inc(inst, NFCOLO_STATS_SVM_PKTS_LINK);
+		return NF_DROP;
+	}
+	switch (pmycolo_defrag(state->net, skb, family)) {
+	case PMYCOLO_DEFRAG_WHOLE:
+		break;
+	case PMYCOLO_DEFRAG_KEPT:
+		return NF_STOLEN;
+	case PMYCOLO_DEFRAG_FREED:
+		colo_stat_inc(inst, NFCOLO_STATS_SVM_PKTS_FREED);
+		return NF_STOLEN;
+	default:
+		colo_stat_inc(inst, NFCOLO_STATS_SVM_PKTS_FREED);
+		return NF_DROP;
+	}
+	return pmycolo_capture_svm(inst, skb, family);
 }
 
 /* Under pmycolo_mutex; @dev is held by the caller or RTNL. */
