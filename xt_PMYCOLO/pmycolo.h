@@ -5,8 +5,8 @@
  * pmycolo_target.c	the iptables target (PVM side) and module glue
  * pmycolo_parse.c	flow key and comparator view of an IP packet
  * pmycolo_queue.c	per-instance flows, queues, worker thread, release
- * pmycolo_net.c	per-netns hooks: the release anchor and the capture
- *			of the SVM's output on the forward device
+ * pmycolo_net.c	per-netns hooks: the hold hook and the capture of
+ *			the SVM's output on the forward device
  * pmycolo_defrag.c	reassembly of the SVM's IP fragments
  */
 #ifndef _PMYCOLO_H
@@ -70,10 +70,13 @@ void pmycolo_flush_net(struct net *net);
 void pmycolo_drop_dev(struct net *net, const struct net_device *dev);
 
 /*
- * Continue a held PVM packet after the anchor hook; drop: free it. False if
+ * Continue a held PVM packet after the hold hook; drop: free it. False if
  * it was dropped (asked to, or its bridge ports are no longer ports).
  */
 bool pmycolo_reinject(struct pmycolo_pkt *pkt, bool drop);
+
+/* The target asks the hold hook, last in PRE_ROUTING, to hold @skb. */
+void pmycolo_mark_hold(struct sk_buff *skb, u32 index);
 
 /* What became of an SVM packet given to pmycolo_defrag(). */
 enum pmycolo_defrag_result {
