@@ -6,8 +6,9 @@
  * pmycolo_parse.c	flow key and comparator view of an IP packet
  * pmycolo_queue.c	per-instance queues, worker thread, release
  * pmycolo_flow.c	per-instance flow table: lookup, limit, idle expiry
- * pmycolo_net.c	per-netns hooks: the release anchor and the capture
- *			of the SVM's output on the forward device
+ * pmycolo_net.c	per-netns hooks: the hold hook and the capture of
+ *			the SVM's output on the forward device
+ * pmycolo_defrag.c	reassembly of the SVM's IP fragments
  */
 #ifndef _PMYCOLO_H
 #define _PMYCOLO_H
@@ -75,8 +76,25 @@ void pmycolo_flush_net(struct net *net);
 /* A device is going down: drop held packets that refer to it. */
 void pmycolo_drop_dev(struct net *net, const struct net_device *dev);
 
-/* Continue a held PVM packet after the anchor hook; drop: free it. */
-void pmycolo_reinject(struct pmycolo_pkt *pkt, bool drop);
+/*
+ * Continue a held PVM packet after the hold hook; drop: free it. False if
+ * it was dropped (asked to, or its bridge ports are no longer ports).
+ */
+bool pmycolo_reinject(struct pmycolo_pkt *pkt, bool drop);
+
+/* The target asks the hold hook, last in PRE_ROUTING, to hold @skb. */
+void pmycolo_mark_hold(struct sk_buff *skb, u32 index);
+
+/* What became of an SVM packet given to pmycolo_defrag(). */
+enum pmycolo_defrag_result {
+	PMYCOLO_DEFRAG_WHOLE,	/* a whole datagram (maybe reassembled) */
+	PMYCOLO_DEFRAG_KEPT,	/* a fragment, kept for reassembly */
+	PMYCOLO_DEFRAG_FREED,	/* malformed, already freed */
+	PMYCOLO_DEFRAG_BAD,	/* malformed, the caller drops it */
+};
+
+enum pmycolo_defrag_result pmycolo_defrag(struct net *net,
+					  struct sk_buff *skb, u8 family);
 
 /* Per-netns registrations of xt_PMYCOLO rules (pmycolo_net.c). */
 int pmycolo_net_get(struct net *net, const char *fwd_dev, u32 index);

@@ -10,8 +10,9 @@
  * plumbing, like ARP: -EOPNOTSUPP tells the caller not to compare them.
  *
  * Compared bytes: TCP and UDP, the payload; ICMP and ICMPv6, the ICMP
- * header and payload; anything else (and fragments, which the PVM side
- * sees reassembled but the SVM side does not), everything after the IP
+ * header and payload; anything else (and a fragment that stayed one:
+ * both sides' fragments are reassembled before they come here, the PVM's
+ * by conntrack, the SVM's by pmycolo_defrag.c), everything after the IP
  * header and its options or extension headers. Addresses and protocol are
  * part of the key; IP id, TTL, TOS and checksums are never compared.
  */

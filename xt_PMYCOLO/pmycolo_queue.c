@@ -439,21 +439,25 @@ static void pmycolo_release_list(struct pmycolo_inst *pi,
 				 struct list_head *release, bool drop)
 {
 	struct pmycolo_pkt *pkt, *tmp;
-	unsigned int n = 0;
+	unsigned int n = 0, dropped = 0;
 	u64 bytes = 0;
+	u32 len;
 
 	list_for_each_entry_safe(pkt, tmp, release, entry.list) {
 		list_del(&pkt->entry.list);
-		n++;
-		bytes += pkt->entry.skb->len;
-		pmycolo_reinject(pkt, drop);
+		len = pkt->entry.skb->len;
+		if (pmycolo_reinject(pkt, drop)) {
+			n++;
+			bytes += len;
+		} else {
+			dropped++;
+		}
 	}
+	if (dropped)
+		colo_stat_add(pi->inst, NFCOLO_STATS_PKTS_DROPPED, dropped);
 	if (n) {
-		colo_stat_add(pi->inst, drop ? NFCOLO_STATS_PKTS_DROPPED :
-				       NFCOLO_STATS_PKTS_RELEASED, n);
-		if (!drop)
-			colo_stat_add(pi->inst, NFCOLO_STATS_BYTES_RELEASED,
-				      bytes);
+		colo_stat_add(pi->inst, NFCOLO_STATS_PKTS_RELEASED, n);
+		colo_stat_add(pi->inst, NFCOLO_STATS_BYTES_RELEASED, bytes);
 	}
 }
 

@@ -2,7 +2,9 @@
 /*
  * xt_PMYCOLO: the primary host's target. It holds the PVM's output, which
  * is released once the SVM's output (captured on the forward device) has
- * been found identical; a difference asks for a checkpoint.
+ * been found identical; a difference asks for a checkpoint. The target
+ * marks what to hold and ends its chain; the hold hook, last in
+ * PRE_ROUTING, takes the packet (pmycolo_net.c says why).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -35,7 +37,11 @@ static unsigned int pmycolo_tg(struct sk_buff *skb,
 			       "has no proxy instance in this network namespace yet");
 		return XT_CONTINUE;
 	}
-	return pmycolo_hold_pvm(inst, skb, par->state);
+	if (READ_ONCE(inst->state) != NFCOLO_STATE_ACTIVE)
+		return XT_CONTINUE;
+	/* Held by the hold hook, once PRE_ROUTING is through with it. */
+	pmycolo_mark_hold(skb, info->index);
+	return NF_ACCEPT;
 }
 
 static int pmycolo_tg_check(const struct xt_tgchk_param *par)
@@ -46,6 +52,11 @@ static int pmycolo_tg_check(const struct xt_tgchk_param *par)
 	if (strnlen(info->forward_dev, sizeof(info->forward_dev)) ==
 	    sizeof(info->forward_dev)) {
 		pr_info_ratelimited("--forward-dev is not NUL-terminated\n");
+		return -EINVAL;
+	}
+	if (par->family != NFPROTO_IPV4 && par->family != NFPROTO_IPV6) {
+		pr_info_ratelimited("PMYCOLO holds IPv4 and IPv6 packets in their own PRE_ROUTING hooks: use iptables/ip6tables, or nft tables of family ip or ip6, not family %u\n",
+				    par->family);
 		return -EINVAL;
 	}
 	if (!info->forward_dev[0] && !sec_dev[0]) {
