@@ -122,8 +122,13 @@ vm-shell:
 
 # Benchmark of the primary's compare path: figures and ratios, with and
 # without the proxy, in one guest run (not a test: it asserts no speed).
+# The benchmarks (selftests/bench/) in one guest run; BENCH names a subset
+# (compare, colo), BENCH_ROUNDS, BENCH_MB and BENCH_CMP_MB reach the guest.
+BENCH ?= compare colo
 bench: all
-	selftests/vm/run.sh -t 1800 -- selftests/bench/colo_bench.sh
+	selftests/vm/run.sh -t 3600 \
+		$(foreach v,BENCH_ROUNDS BENCH_MB BENCH_CMP_MB,$(if $($(v)),-e $(v)=$($(v)))) \
+		-- selftests/bench/run.sh $(BENCH)
 
 # The demo of a COLO pair (selftests/demo/colo_demo.sh) in one guest run:
 # the pair, a download with live counters, a divergence and its checkpoint,
