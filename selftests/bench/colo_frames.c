@@ -20,7 +20,9 @@
  * -m MB (stream length), -w FRAMES (primary frames in flight at most),
  * -f OFFSET (flip the secondary's byte at that stream offset), -q PID (the
  * comparator process whose CPU time to count), -t SECONDS (give up), -c PORT
- * (the client's port: a new flow for each run).
+ * (the client's port: a new flow for each run), -n FLOWS -k SEGMENTS (packet
+ * mode: FLOWS concurrent flows from as many client addresses, SEGMENTS
+ * segments each, sent round-robin; both sides cut them alike, -s is unused).
  *
  * Every frame is built before the clock starts: the timed loop only hands
  * prebuilt buffers to sendmmsg() or write(). Prints one line of key=value
@@ -72,7 +74,11 @@ static struct {
 	uint64_t stream;
 	long long flip;
 	int qemu_pid, client_port;
-} opt = { 1448, 2896, 512, 120, 16 << 20, -1, 0, 40000 };
+	long flows, per_flow;
+} opt = { 1448, 2896, 512, 120, 16 << 20, -1, 0, 40000, 0, 1 };
+
+/* The client's address in the frame being built: one per flow with -n. */
+static uint32_t client_ip = 0x0a000001;
 
 static atomic_ullong out_frames;	/* qemu mode: counted by the reader */
 
@@ -142,8 +148,8 @@ static uint32_t build_frame(uint8_t *p, bool from_vm, uint32_t seq, uint32_t ack
 	ip->frag_off = htons(IP_DF);
 	ip->ttl = 64;
 	ip->protocol = IPPROTO_TCP;
-	ip->saddr = htonl(from_vm ? 0x0a000002 : 0x0a000001);
-	ip->daddr = htonl(from_vm ? 0x0a000001 : 0x0a000002);
+	ip->saddr = htonl(from_vm ? 0x0a000002 : client_ip);
+	ip->daddr = htonl(from_vm ? client_ip : 0x0a000002);
 	ip->check = htons(csum_fold(csum_add(0, (uint8_t *)ip, 20)));
 	tcp->source = htons(from_vm ? VM_PORT : opt.client_port);
 	tcp->dest = htons(from_vm ? opt.client_port : VM_PORT);
@@ -408,11 +414,116 @@ static uint64_t pid_ticks(int pid, uint64_t *user)
 	return ut + st;
 }
 
+/*
+ * Many flows (-n): flow i is the client 10.(1 + i / 65536).x.y, port -c.
+ * Each side: the flows' SYN-ACKs, then round r of every flow's segments for
+ * r = 0..per_flow-1; the client: the SYNs, then the ACKs. Both VMs' copies
+ * are cut alike, so frame j of one side matches frame j of the other.
+ */
+static void build_flows(struct side *s, bool client)
+{
+	size_t n = opt.flows * (client ? 2 : 1 + opt.per_flow), pos = 0, j;
+	long i, r;
+
+	s->buf = malloc(n * (4 + HDR_LEN + (client ? 0 : opt.payload_p)));
+	s->off = calloc(n, sizeof(*s->off));
+	s->len = calloc(n, sizeof(*s->len));
+	if (!s->buf || !s->off || !s->len)
+		die("malloc");
+	s->end = NULL;
+	for (j = 0; j < n; j++) {
+		bool syn = j < (size_t)opt.flows;
+
+		i = j % opt.flows;
+		r = syn ? 0 : (j - opt.flows) / opt.flows;
+		client_ip = 0x0a000000 + ((1 + (i >> 16)) << 16) + (i & 0xffff);
+		s->off[j] = pos;
+		if (client)
+			s->len[j] = build_frame(s->buf + pos + 4, false, CLIENT_ISN + !syn,
+						syn ? 0 : VM_ISN + 1, syn ? TH_SYN : TH_ACK,
+						0, 0, false);
+		else
+			s->len[j] = build_frame(s->buf + pos + 4, true,
+						syn ? VM_ISN : VM_ISN + 1 + r * opt.payload_p,
+						CLIENT_ISN + 1,
+						syn ? TH_SYN | TH_ACK : TH_ACK | TH_PUSH,
+						r * opt.payload_p, syn ? 0 : opt.payload_p, false);
+		pos += 4 + s->len[j];
+	}
+	s->n = n;
+}
+
+/* wait until at most window of the first sent counted frames are still out */
+static bool wait_window(struct sink *k, uint64_t out0, uint64_t sent, uint64_t window,
+			double deadline)
+{
+	while (sent - (read_sink(k) - out0) > window) {
+		if (now() > deadline)
+			return false;
+		usleep(100);
+	}
+	return true;
+}
+
+/* packet mode with -n: handshakes, then the timed round-robin of segments */
+static int run_flows(struct sink *k)
+{
+	struct side pri, sec, cli;
+	uint64_t out0, expect, busy0, busy1, s0, s1, su0, su1, f = opt.flows;
+	double t0, t1, deadline = now() + opt.timeout;
+	size_t a, b;
+
+	build_flows(&pri, false);
+	build_flows(&sec, false);
+	build_flows(&cli, true);
+	out0 = read_sink(k);
+	for (a = 0; a < f; a = b) {
+		b = a + BATCH < f ? a + BATCH : f;
+		if (!wait_window(k, out0, a, opt.window, deadline))
+			break;
+		send_frames(k, 2, &cli, a, b);
+		send_frames(k, 0, &pri, a, b);
+		send_frames(k, 1, &sec, a, b);
+	}
+	if (!wait_window(k, out0, f, 0, deadline)) {
+		fprintf(stderr, "%llu of %llu SYN-ACKs came out\n",
+			(unsigned long long)(read_sink(k) - out0), (unsigned long long)f);
+		return 1;
+	}
+	send_frames(k, 2, &cli, f, 2 * f);
+	out0 += f;
+
+	expect = pri.n - f;
+	busy0 = proc_busy();
+	s0 = pid_ticks(getpid(), &su0);
+	t0 = now();
+	deadline = t0 + opt.timeout;
+	for (a = f; a < pri.n; a = b) {
+		b = a + BATCH < pri.n ? a + BATCH : pri.n;
+		if (!wait_window(k, out0, a - f, opt.window, deadline))
+			break;
+		send_frames(k, 0, &pri, a, b);
+		send_frames(k, 1, &sec, a, b);
+	}
+	wait_window(k, out0, expect, 0, deadline);
+	t1 = now();
+	busy1 = proc_busy();
+	s1 = pid_ticks(getpid(), &su1);
+	printf("flows=%llu frames_in=%llu frames_out=%llu expected=%llu bytes=%llu seconds=%.4f busy_ticks=%llu comparator_ticks=0 sender_ticks=%llu sender_user_ticks=%llu hz=%ld\n",
+	       (unsigned long long)f, (unsigned long long)(2 * expect),
+	       (unsigned long long)(read_sink(k) - out0), (unsigned long long)expect,
+	       (unsigned long long)(expect * opt.payload_p), t1 - t0,
+	       (unsigned long long)(busy1 - busy0), (unsigned long long)(s1 - s0),
+	       (unsigned long long)(su1 - su0), sysconf(_SC_CLK_TCK));
+	return read_sink(k) - out0 == expect ? 0 : 1;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: colo_frames packet PVM_IF SVM_NETNS SVM_IF SINK_IF [options]\n"
 		"       colo_frames qemu PRI_SOCK SEC_SOCK OUT_SOCK [options]\n"
-		"options: -p BYTES -s BYTES -m MB -w FRAMES -f OFFSET -q PID -t SECONDS -c PORT\n");
+		"options: -p BYTES -s BYTES -m MB -w FRAMES -f OFFSET -q PID -t SECONDS -c PORT\n"
+		"         -n FLOWS -k SEGMENTS\n");
 	exit(2);
 }
 
@@ -435,7 +546,7 @@ int main(int argc, char **argv)
 	if (argc < 2 + nargs)
 		usage();
 	optind = 2 + nargs;
-	while ((c = getopt(argc, argv, "p:s:m:w:f:q:t:c:")) != -1) {
+	while ((c = getopt(argc, argv, "p:s:m:w:f:q:t:c:n:k:")) != -1) {
 		switch (c) {
 		case 'p':
 			opt.payload_p = atol(optarg);
@@ -461,15 +572,25 @@ int main(int argc, char **argv)
 		case 'c':
 			opt.client_port = atoi(optarg);
 			break;
+		case 'n':
+			opt.flows = atol(optarg);
+			break;
+		case 'k':
+			opt.per_flow = atol(optarg);
+			break;
 		default:
 			usage();
 		}
 	}
 	if (opt.payload_p < 1 || opt.payload_s < 1 || opt.payload_p > 65000 ||
-	    opt.payload_s > 65000 || !opt.stream || opt.window < BATCH)
+	    opt.payload_s > 65000 || !opt.stream || opt.window < BATCH ||
+	    opt.flows < 0 || opt.flows > 1 << 24 || opt.per_flow < 1 ||
+	    (opt.flows && (k.qemu || opt.flip >= 0)))
 		usage();
-	build_side(&pri, opt.payload_p, false);
-	build_side(&sec, opt.payload_s, true);
+	if (!opt.flows) {
+		build_side(&pri, opt.payload_p, false);
+		build_side(&sec, opt.payload_s, true);
+	}
 
 	if (k.qemu) {
 		deadline = now() + opt.timeout;
@@ -489,6 +610,8 @@ int main(int argc, char **argv)
 		k.stats_fd = open(path, O_RDONLY);
 		if (k.stats_fd < 0)
 			die(path);
+		if (opt.flows)
+			return run_flows(&k);
 	}
 
 	/*
