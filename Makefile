@@ -126,8 +126,14 @@ vm-shell:
 
 # Benchmark of the primary's compare path: figures and ratios, with and
 # without the proxy, in one guest run (not a test: it asserts no speed).
+# The benchmarks (selftests/bench/) in one guest run; BENCH names a subset
+# (compare, colo); BENCH_ROUNDS, BENCH_MB, BENCH_CMP_MB, BENCH_FLOWS and
+# BENCH_FLOW_SEGMENTS reach the guest.
+BENCH ?= compare colo
 bench: all
-	selftests/vm/run.sh -t 1800 -- selftests/bench/colo_bench.sh
+	selftests/vm/run.sh -t 3600 \
+		$(foreach v,BENCH_ROUNDS BENCH_MB BENCH_CMP_MB BENCH_FLOWS BENCH_FLOW_SEGMENTS,$(if $($(v)),-e '$(v)=$($(v))')) \
+		-- selftests/bench/run.sh $(BENCH)
 
 # The demo of a COLO pair (selftests/demo/colo_demo.sh) in one guest run:
 # the pair, a download with live counters, a divergence and its checkpoint,
@@ -139,7 +145,7 @@ demo: deps
 	@kver=$$(scripts/kver.sh) && \
 	$(MAKE) --no-print-directory all KDIR=/lib/modules/$$kver/build && \
 	selftests/vm/run.sh -t $(DEMO_TIMEOUT) -k $$kver \
-		$(foreach v,DEMO_MB DEMO_RATE,$(if $($(v)),-e $(v)=$($(v)))) \
+		$(foreach v,DEMO_MB DEMO_RATE,$(if $($(v)),-e '$(v)=$($(v))')) \
 		-- selftests/demo/colo_demo.sh
 
 # Install like a kernel module: modules into extra/ (INSTALL_MOD_PATH for a

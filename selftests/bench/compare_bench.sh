@@ -1,0 +1,265 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The comparator side by side with QEMU's, run in the test guest by
+# `make bench`: the same frames of one TCP stream (the primary's and the
+# secondary's copies, the same bytes cut into segments of different sizes)
+# fed by bench/colo_frames to
+#   no proxy   a primary host's bridge (vif -> br0 -> eth0), the secondary's
+#              frames dropped on eth1: the physical limit of this rig;
+#   PMYCOLO    the same host with the PMYCOLO rule on vif and eth1 as its
+#              forward device: the primary's frames are held until the
+#              secondary's, arriving on eth1, match them;
+#   QEMU       QEMU 7.2's colo-compare, standalone (-M none), over its
+#              three chardev sockets;
+# interleaved, ROUNDS times, for each workload. What comes out is counted
+# (on the bridge's far side, on colo-compare's outdev). Then one byte of the
+# secondary's copy is flipped: both must hold from exactly that frame on.
+#
+# Prints frames/s, Mbit/s (the stream's payload), CPU per MB and their
+# ratios against the targets (CPU per MB >= 10x lower than colo-compare's,
+# throughput within 10% of no proxy). Asserts nothing about speed; fails
+# when a leg does not run or lets out what it should not.
+#
+#   host PVM             host primary (PMYCOLO)           host SVM
+#   eth0 ---------------- vif \
+#                               br0
+#   sink ---------------- eth0 /
+#                         eth1 --------------------------- eth0
+source "$(dirname "$0")/../lib/guest.sh"
+source "$(dirname "$0")/../lib/topology.sh"
+
+QEMU=${QEMU:-qemu-system-x86_64}
+require_cmd "$QEMU" iptables
+ROUNDS=${BENCH_ROUNDS:-3}
+MB=${BENCH_CMP_MB:-16}
+# Workloads: NAME:PRIMARY_PAYLOAD:SECONDARY_PAYLOAD per segment.
+WORKLOADS=${BENCH_CMP_WORKLOADS:-"mtu:1448:2896 large:60000:30000"}
+frames=$PROJECT_DIR/selftests/bench/colo_frames
+[[ -x $frames ]] || { echo "no $frames: run make first"; exit 1; }
+load_colo_modules || exit 1
+tmp=$(mktemp -d)
+qemu_pid=
+
+cleanup() {
+	[[ -n $qemu_pid ]] && kill "$qemu_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+
+mkns B_PVM B_PRI B_SVM
+for ns in "$B_PVM" "$B_PRI" "$B_SVM"; do
+	# no IPv6 link plumbing (router solicitations, MLD) among the frames
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1
+done
+ip link add eth0 netns "$B_PVM" type veth peer name vif netns "$B_PRI"
+ip link add sink netns "$B_PVM" type veth peer name eth0 netns "$B_PRI"
+ip link add eth0 netns "$B_SVM" type veth peer name eth1 netns "$B_PRI"
+for dev in "$B_PVM eth0" "$B_PVM sink" "$B_PRI vif" "$B_PRI eth0" "$B_PRI eth1" "$B_SVM eth0"; do
+	set -- $dev
+	ip -n "$1" link set "$2" mtu 65000 up
+done
+topo_br_netfilter "$B_PRI"
+topo_bridge "$B_PRI" br0 vif eth0
+ip netns exec "$B_PRI" "$COLOCTL" init 1 --mode primary --timeout 600000 \
+	--queue-limit 65536 || exit 1
+
+proxy() {	# proxy on|off
+	local op=-D
+	[[ $1 == on ]] && op=-I
+	ip netns exec "$B_PRI" iptables -t mangle "$op" PREROUTING -m physdev \
+		--physdev-in vif -j PMYCOLO --index 1 --forward-dev eth1
+}
+
+# A fresh colo-compare for each run (its flow state would outlive the run).
+# QEMU makes the output socket first and waits for its client on each
+# socket in turn (wait=on): colo_frames connects the output first, so that
+# nothing is released before QEMU accepted it (it would be dropped).
+qemu_start() {
+	local i
+	rm -f "$tmp"/{pri,sec,out}
+	"$QEMU" -M none -nodefaults -display none -monitor none -serial none \
+		-object iothread,id=cmp-io \
+		-chardev "socket,id=out,path=$tmp/out,server=on,wait=on" \
+		-chardev "socket,id=pri,path=$tmp/pri,server=on,wait=on" \
+		-chardev "socket,id=sec,path=$tmp/sec,server=on,wait=on" \
+		-object colo-compare,id=cmp,primary_in=pri,secondary_in=sec,outdev=out,iothread=cmp-io,compare_timeout=600000,expired_scan_cycle=1000,max_queue_size=65536 \
+		2>"$tmp/qemu.log" &
+	qemu_pid=$!
+	for i in $(seq 600); do
+		[[ -S $tmp/out ]] && return 0
+		kill -0 "$qemu_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "colo-compare did not start: $(cat "$tmp/qemu.log")"
+	return 1
+}
+
+qemu_stop() {
+	kill "$qemu_pid"
+	wait "$qemu_pid" 2>/dev/null
+	qemu_pid=
+}
+
+port=40000
+# run LEG PAYLOAD_P PAYLOAD_S [ARGS]: one run; prints colo_frames' line.
+run() {
+	local leg=$1 p=$2 s=$3 rc
+	shift 3
+	port=$((port + 1))
+	case $leg in
+	qemu)
+		qemu_start || return 1
+		"$frames" qemu "$tmp/pri" "$tmp/sec" "$tmp/out" -q "$qemu_pid" \
+			-p "$p" -s "$s" -m "$MB" -c "$port" "$@"
+		rc=$?
+		qemu_stop
+		;;
+	*)
+		[[ $leg == pmycolo ]] && proxy on
+		ip netns exec "$B_PVM" "$frames" packet eth0 "$B_SVM" eth0 sink \
+			-p "$p" -s "$s" -m "$MB" -c "$port" "$@"
+		rc=$?
+		[[ $leg == pmycolo ]] && proxy off
+		;;
+	esac
+	return "$rc"
+}
+
+legs=${BENCH_CMP_LEGS:-"noproxy pmycolo qemu"}
+
+# What a failed leg leaves to look at: the instance's counters, the links'.
+diagnose() {
+	ip netns exec "$B_PRI" "$COLOCTL" status 1
+	for ns in "$B_PVM" "$B_PRI" "$B_SVM"; do
+		ip -n "$ns" -s link show type veth
+	done
+}
+declare -A sum
+for round in $(seq "$ROUNDS"); do
+	for w in $WORKLOADS; do
+		IFS=: read -r name p s <<<"$w"
+		for leg in $legs; do
+			line=$(run "$leg" "$p" "$s") || {
+				echo "FAIL: $leg, $name: not everything came out: $line"
+				[[ $leg == qemu ]] && cat "$tmp/qemu.log"
+				diagnose
+				exit 1
+			}
+			echo "round $round $name $leg: $line"
+			sum[$name.$leg]+="$line;"
+		done
+	done
+done
+
+# The figures of one leg from its runs' lines: frames/s, Mbit/s, CPU ms per
+# MB of every CPU (busy time in /proc/stat: the kernel path works in softirq
+# and in its worker), CPU ms per MB of the processes (QEMU: colo-compare's
+# process and the sender; kernel legs: the sender, which runs the path's
+# softirq part inline), the sender's CPU and its own code's (user time) as
+# shares of the wall time.
+figures() {	# figures LEG LINES
+	awk -v leg="$1" -v lines="$2" 'BEGIN {
+		n = split(lines, l, ";")
+		for (i = 1; i <= n; i++) {
+			if (l[i] == "")
+				continue
+			split(l[i], kv, " ")
+			for (j in kv) {
+				split(kv[j], f, "=")
+				v[f[1]] = f[2]
+			}
+			fr += v["frames_in"]; by += v["bytes"]; t += v["seconds"]
+			busy += v["busy_ticks"] / v["hz"]
+			proc += (v["comparator_ticks"] + v["sender_ticks"]) / v["hz"]
+			snd += v["sender_ticks"] / v["hz"]
+			usr += v["sender_user_ticks"] / v["hz"]
+		}
+		mb = by / 1048576
+		printf "%.0f %.1f %.1f %.1f %.0f %.0f\n", fr / t, by * 8 / t / 1e6,
+			busy * 1000 / mb, proc * 1000 / mb, 100 * snd / t, 100 * usr / t
+	}'
+}
+
+echo
+printf "%-8s %-8s %9s %8s %17s %16s %10s %10s\n" workload leg "frames/s" "Mbit/s" \
+	"CPU ms/MB: all" "processes" "sender" "its user"
+for w in $WORKLOADS; do
+	IFS=: read -r name p s <<<"$w"
+	for leg in $legs; do
+		read -r fps mbit busy proc snd usr < <(figures "$leg" "${sum[$name.$leg]}")
+		printf "%-8s %-8s %9s %8s %17s %16s %9s%% %9s%%\n" "$name" "$leg" "$fps" \
+			"$mbit" "$busy" "$proc" "$snd" "$usr"
+		eval "${leg}_mbit=$mbit ${leg}_busy=$busy ${leg}_proc=$proc"
+	done
+	awk -v n="$name" -v pm="${pmycolo_mbit:-0}" -v np="${noproxy_mbit:-0}" \
+		-v qm="${qemu_mbit:-0}" -v pb="${pmycolo_busy:-0}" -v qb="${qemu_busy:-0}" \
+		-v qp="${qemu_proc:-0}" 'BEGIN {
+		if (np && pm)
+			printf "%-8s PMYCOLO throughput %.0f%% of no proxy (target >= 90%%), ", n, 100 * pm / np
+		if (np && pm)
+			printf qm ? "%.1fx colo-compare\x27s\n" : "\n", pm / (qm ? qm : 1)
+		if (qb && pb)
+			printf "%-8s colo-compare CPU per MB / PMYCOLO\x27s (target >= 10x): %.1fx (all CPUs), %.1fx (its process and the sender against all CPUs)\n", n, qb / pb, qp / pb
+	}'
+done
+echo "(workloads NAME:PRIMARY:SECONDARY payload bytes per segment: $WORKLOADS;" \
+	"$MB MB per run, $ROUNDS runs; frames/s counts both sides' frames fed in;" \
+	"the sender's CPU includes the kernel path run inline in its sendmmsg calls" \
+	"(bridge, netfilter, PMYCOLO's queueing in softirq); its user time is its own code)"
+
+# Per-packet cost as concurrent flows grow: SEGMENTS segments of 1448
+# bytes from both VMs, spread round-robin over FLOWS flows (at least one
+# each), after every flow's handshake; no proxy and PMYCOLO.
+echo
+SEGMENTS=${BENCH_FLOW_SEGMENTS:-20000}
+# Every run's flows stay in conntrack (established): room for all of them
+# (the limit is global, set in the initial namespace).
+sysctl -qw net.netfilter.nf_conntrack_max=1000000
+printf "%-8s %9s %12s %16s %16s %10s\n" flows packets "no proxy" "PMYCOLO" "added" "vs 1 flow"
+printf "%-8s %9s %12s %16s %16s %10s\n" "" "" "us/packet" "us/packet" "us/packet" ""
+base=
+for n in ${BENCH_FLOWS:-1 100 10000 100000}; do
+	k=$((SEGMENTS / n))
+	((k < 1)) && k=1
+	for leg in noproxy pmycolo; do
+		line=$(run "$leg" 1448 1448 -n "$n" -k "$k" -t 600) || {
+			echo "FAIL: $leg, $n flows: not everything came out: $line"
+			diagnose
+			exit 1
+		}
+		echo "$n flows $leg: $line" >>"$tmp/flows.log"
+		eval "${leg}_us=$(awk -v l="$line" 'BEGIN {
+			split(l, kv, " ")
+			for (j in kv) { split(kv[j], f, "="); v[f[1]] = f[2] }
+			printf "%.2f", 1e6 * v["busy_ticks"] / v["hz"] / v["frames_in"]
+		}')"
+		pkts=$(sed 's/.*frames_in=\([0-9]*\).*/\1/' <<<"$line")
+	done
+	added=$(awk -v a="$pmycolo_us" -v b="$noproxy_us" 'BEGIN { printf "%.2f", a - b }')
+	base=${base:-$added}
+	awk -v n="$n" -v p="$pkts" -v a="$noproxy_us" -v b="$pmycolo_us" -v d="$added" -v z="$base" \
+		'BEGIN { printf "%-8s %9s %12s %16s %16s %9.0f%%\n", n, p, a, b, d, (z > 0) ? 100 * d / z : 0 }'
+done
+cat "$tmp/flows.log"
+echo "(CPU: every CPU's busy time per packet fed in, both sides' packets; target:"
+echo "PMYCOLO's added cost flat within 20% from 1 to 100k flows)"
+
+# A flipped byte 1000000 bytes into the secondary's copy: the primary's
+# segments before the one that holds it come out, and none from it on.
+echo
+flip=1000000
+IFS=: read -r name p s <<<"${WORKLOADS%% *}"
+for leg in pmycolo qemu; do
+	if line=$(run "$leg" "$p" "$s" -f "$flip" -w 256); then
+		echo "flipped byte at $flip ($name, $leg): held from primary segment" \
+			"$((flip / p)) on, exactly: $line"
+	else
+		echo "FAIL: flipped byte at $flip ($name, $leg): expected the first" \
+			"$((flip / p)) segments out, no more: $line"
+		ksft_rc=1
+	fi
+done
+ip netns exec "$B_PRI" "$COLOCTL" status 1 |
+	grep -E "pkts_compared|pkts_matched|svm_pkts_captured|checkpoints_requested|pkts_dropped"
+ksft_exit
