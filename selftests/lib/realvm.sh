@@ -51,8 +51,11 @@ realvm_topo_create() {
 	local pnic snic
 	modprobe virtio_net
 	modprobe virtio_console
-	wait_until realvm_nic pvm >/dev/null && wait_until realvm_nic svm >/dev/null ||
-		{ echo "no NICs facing the COLO VMs: run.sh --colo-vms?" >&2; return 1; }
+	if ! wait_until realvm_nic pvm >/dev/null ||
+	   ! wait_until realvm_nic svm >/dev/null; then
+		echo "no NICs facing the COLO VMs: run.sh --colo-vms?" >&2
+		return 1
+	fi
 	pnic=$(realvm_nic pvm)
 	snic=$(realvm_nic svm)
 	mkns TOPO_CLIENT TOPO_SWITCH TOPO_PRIMARY TOPO_SECONDARY
@@ -87,8 +90,11 @@ realvm_topo_create() {
 # INDEX of both hosts; returns once the pair is in COLO state.
 realvm_drive() {
 	local pvm svm
-	pvm=$(realvm_port colo.pvm.qmp) && svm=$(realvm_port colo.svm.qmp) ||
-		{ echo "no QMP ports of the COLO VMs" >&2; return 1; }
+	if ! pvm=$(realvm_port colo.pvm.qmp) ||
+	   ! svm=$(realvm_port colo.svm.qmp); then
+		echo "no QMP ports of the COLO VMs" >&2
+		return 1
+	fi
 	REALVM_CTL=$(mktemp -u /tmp/realvm-ctl.XXXXXX)
 	mkfifo "$REALVM_CTL"
 	REALVM_LOG=$3
