@@ -48,7 +48,8 @@ def request():
 def status():
     out = subprocess.run([COLOCTL, "status", "1", "--json"], check=True,
                          capture_output=True, text=True).stdout
-    return json.loads(out)
+    [inst] = json.loads(out)  # coloctl --json prints an array
+    return inst
 
 
 owner = GenlSocket()

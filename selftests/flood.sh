@@ -38,7 +38,7 @@ topo_pmycolo 1
 pstat() { colo_stat "$TOPO_PRIMARY" 1 "$1"; }
 plimit() {
 	P "$COLOCTL" status 1 --json |
-		python3 -c 'import json,sys; print(json.load(sys.stdin).get("flow_limit"))'
+		python3 -c 'import json,sys; [d] = json.load(sys.stdin); print(d.get("flow_limit"))'
 }
 slab_kb() { awk '/^Slab:/ { print $2 }' /proc/meminfo; }
 
