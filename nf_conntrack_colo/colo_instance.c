@@ -205,6 +205,104 @@ static struct colo_instance *colo_instance_find_locked(struct net *net,
 	return inst;
 }
 
+/*
+ * rule_modes holds, per index, a value entry: the number of COLO rules
+ * that use the index, times four, plus the mode they give it.
+ */
+static u8 colo_rule_mode(const void *entry)
+{
+	return entry ? xa_to_value(entry) & 3 : NFCOLO_MODE_UNSPEC;
+}
+
+static unsigned long colo_rule_count(const void *entry)
+{
+	return entry ? xa_to_value(entry) >> 2 : 0;
+}
+
+/* A namespace's exit may have emptied rule_modes before its rules go. */
+static void colo_rule_mode_put_locked(struct colo_net *cn, u32 index)
+{
+	void *entry = xa_load(&cn->rule_modes, index);
+	unsigned long count = colo_rule_count(entry);
+
+	if (count > 1)
+		xa_store(&cn->rule_modes, index,
+			 xa_mk_value((count - 1) << 2 | colo_rule_mode(entry)),
+			 GFP_KERNEL);
+	else if (count)
+		xa_erase(&cn->rule_modes, index);
+}
+
+/* An instance whose mode is unset takes @mode and its role attaches. */
+static int colo_instance_set_mode(struct colo_net *cn,
+				  struct colo_instance *inst, u8 mode)
+{
+	int err;
+
+	WRITE_ONCE(inst->mode, mode);
+	err = colo_role_attach(inst);
+	if (err) {
+		WRITE_ONCE(inst->mode, NFCOLO_MODE_UNSPEC);
+		return err;
+	}
+	/* A rule that waited for this instance may complain again later. */
+	xa_erase_bh(&cn->warned, inst->index);
+	return 0;
+}
+
+static const char *colo_mode_target(u8 mode)
+{
+	return mode == NFCOLO_MODE_PRIMARY ? "PMYCOLO" : "SECCOLO";
+}
+
+int colo_rule_mode_get(struct net *net, u32 index, u8 mode,
+		       const char *target)
+{
+	struct colo_net *cn = colo_pernet(net);
+	struct colo_instance *inst;
+	unsigned long count;
+	void *entry;
+	int err;
+
+	if (WARN_ON_ONCE(mode != NFCOLO_MODE_PRIMARY &&
+			 mode != NFCOLO_MODE_SECONDARY))
+		return -EINVAL;
+	mutex_lock(&colo_mutex);
+	entry = xa_load(&cn->rule_modes, index);
+	if (entry && colo_rule_mode(entry) != mode) {
+		pr_info_ratelimited("%s --index %u: %s rules in this network namespace use index %u already; an index is either primary (PMYCOLO) or secondary (SECCOLO): delete them or pick another index\n",
+				    target, index, colo_mode_target(colo_rule_mode(entry)),
+				    index);
+		err = -EEXIST;
+		goto out;
+	}
+	count = colo_rule_count(entry) + 1;
+	err = xa_err(xa_store(&cn->rule_modes, index,
+			      xa_mk_value(count << 2 | mode),
+			      GFP_KERNEL_ACCOUNT));
+	if (err)
+		goto out;
+	inst = xa_load(&cn->instances, index);
+	if (inst && inst->mode == NFCOLO_MODE_UNSPEC) {
+		err = colo_instance_set_mode(cn, inst, mode);
+		if (err) {
+			pr_info_ratelimited("%s --index %u: out of memory setting up the instance\n",
+					    target, index);
+			colo_rule_mode_put_locked(cn, index);
+		}
+	}
+out:
+	mutex_unlock(&colo_mutex);
+	return err;
+}
+
+void colo_rule_mode_put(struct net *net, u32 index)
+{
+	mutex_lock(&colo_mutex);
+	colo_rule_mode_put_locked(colo_pernet(net), index);
+	mutex_unlock(&colo_mutex);
+}
+
 int colo_instance_create(struct net *net,
 			 const struct colo_instance_config *cfg,
 			 struct netlink_ext_ack *extack)
@@ -217,6 +315,18 @@ int colo_instance_create(struct net *net,
 		return -EINVAL;
 	mutex_lock(&colo_mutex);
 	old = xa_load(&cn->instances, cfg->index);
+	if (old && old->mode == NFCOLO_MODE_UNSPEC &&
+	    cfg->mode != NFCOLO_MODE_UNSPEC &&
+	    (!cfg->adopt || colo_owner_same_port(&old->owner, &cfg->owner))) {
+		/* A command that names the mode sets it; the owner stays. */
+		err = colo_instance_set_mode(cn, old, cfg->mode);
+		if (err)
+			NL_SET_ERR_MSG_MOD(extack,
+					   "cannot set up the data path of the instance");
+		else if (cfg->adopt)
+			colo_instance_adopt(old, cfg->owner.sk);
+		goto out_unlock;
+	}
 	if (old) {
 		if (cfg->adopt && colo_owner_same_port(&old->owner, &cfg->owner)) {
 			colo_instance_adopt(old, cfg->owner.sk);
@@ -246,7 +356,9 @@ int colo_instance_create(struct net *net,
 	refcount_set(&inst->refcnt, 1);
 	write_pnet(&inst->net, net);
 	inst->index = cfg->index;
-	inst->mode = cfg->mode;
+	/* No mode given (libxl): the namespace's rules for the index say it. */
+	inst->mode = cfg->mode ?:
+		colo_rule_mode(xa_load(&cn->rule_modes, cfg->index));
 	inst->state = NFCOLO_STATE_ACTIVE;
 	inst->owner = cfg->owner;
 	inst->compare_timeout_ms = cfg->compare_timeout_ms;
@@ -590,6 +702,7 @@ int colo_instance_pernet_init(struct net *net)
 
 	xa_init(&cn->instances);
 	xa_init_flags(&cn->warned, XA_FLAGS_LOCK_BH);
+	xa_init(&cn->rule_modes);
 	write_pnet(&cn->net, net);
 	mutex_lock(&colo_mutex);
 	list_add(&cn->node, &colo_nets);
@@ -617,5 +730,6 @@ void colo_instance_pernet_exit_batch(struct list_head *net_exit_list)
 		cn = colo_pernet(net);
 		xa_destroy(&cn->instances);
 		xa_destroy(&cn->warned);
+		xa_destroy(&cn->rule_modes);
 	}
 }

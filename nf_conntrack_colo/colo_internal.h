@@ -10,6 +10,7 @@
 struct colo_net {
 	struct xarray		instances;	/* index -> colo_instance */
 	struct xarray		warned;		/* indices missing, logged */
+	struct xarray		rule_modes;	/* index -> colo_rule_mode() */
 	struct list_head	node;		/* on colo_nets */
 	possible_net_t		net;
 	unsigned int		hook_users;	/* under colo_mutex */
@@ -20,6 +21,14 @@ struct colo_net {
 extern struct mutex colo_mutex;
 
 struct colo_net *colo_pernet(const struct net *net);
+
+/*
+ * The COLO rules of a namespace: how many use each index and the mode they
+ * give it; an instance whose mode is unset takes it (under colo_mutex).
+ */
+int colo_rule_mode_get(struct net *net, u32 index, u8 mode,
+		       const char *target);
+void colo_rule_mode_put(struct net *net, u32 index);
 
 int colo_instance_pernet_init(struct net *net);
 void colo_instance_pernet_exit_batch(struct list_head *net_exit_list);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What the PMYCOLO and SECCOLO targets share at rule insertion and removal:
- * the index check and the per-namespace resources a COLO rule holds.
+ * the index check, the per-namespace resources a COLO rule holds, and the
+ * mode its index has in the namespace (a rule settles an instance's unset
+ * mode; PMYCOLO and SECCOLO rules may not share an index).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -10,7 +12,7 @@
 #include "colo_internal.h"
 
 int colo_target_check(const struct xt_tgchk_param *par, const char *target,
-		      u32 index, u32 reserved)
+		      u8 mode, u32 index, u32 reserved)
 {
 	int err;
 
@@ -33,13 +35,24 @@ int colo_target_check(const struct xt_tgchk_param *par, const char *target,
 	}
 	err = nf_ct_colo_hooks_get(par->net);
 	if (err)
-		nf_ct_netns_put(par->net, par->family);
+		goto err_netns;
+	/* Checkentry runs under the xtables or nf_tables mutex, before ours. */
+	err = colo_rule_mode_get(par->net, index, mode, target);
+	if (err)
+		goto err_hooks;
+	return 0;
+
+err_hooks:
+	nf_ct_colo_hooks_put(par->net);
+err_netns:
+	nf_ct_netns_put(par->net, par->family);
 	return err;
 }
 EXPORT_SYMBOL_GPL(colo_target_check);
 
-void colo_target_destroy(const struct xt_tgdtor_param *par)
+void colo_target_destroy(const struct xt_tgdtor_param *par, u32 index)
 {
+	colo_rule_mode_put(par->net, index);
 	nf_ct_colo_hooks_put(par->net);
 	nf_ct_netns_put(par->net, par->family);
 }

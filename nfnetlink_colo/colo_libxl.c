@@ -7,8 +7,9 @@
  * The socket's port id is the instance index; COLO_PROXY_INIT makes the
  * socket the owner (protocol NETLINK_COLO), so that closing it tears the
  * instance down like any owner socket. The mode is not in the message: the
- * libxl_mode parameter says it, or, by default ("auto"), the COLO target
- * module that is loaded (xt_PMYCOLO: primary, xt_SECCOLO: secondary).
+ * libxl_mode parameter may force it; by default ("auto") the instance takes
+ * it from the namespace's PMYCOLO or SECCOLO rules for its index, present
+ * or to come (until then its mode is unset and its packets pass).
  *
  * libxl reads the first message that follows a COLO_CHECKPOINT as the next
  * checkpoint request and takes an error there as fatal: an error goes back
@@ -18,7 +19,6 @@
 
 #include <linux/capability.h>
 #include <linux/module.h>
-#include <linux/netfilter/x_tables.h>
 #include <linux/netlink.h>
 #include <linux/string.h>
 #include <net/net_namespace.h>
@@ -68,41 +68,13 @@ static const struct kernel_param_ops colo_libxl_mode_ops = {
 
 module_param_cb(libxl_mode, &colo_libxl_mode_ops, &colo_libxl_mode, 0644);
 MODULE_PARM_DESC(libxl_mode,
-		 "mode of the instances Xen libxl creates: primary, secondary, or auto (default: the COLO target module that is loaded)");
+		 "mode of the instances Xen libxl creates: primary, secondary, or auto (default: from the first PMYCOLO or SECCOLO rule for the index)");
 
 static struct sock *colo_libxl_sock_rcu(const struct net *net)
 {
 	struct colo_libxl_net *xn = net_generic(net, colo_libxl_net_id);
 
 	return rcu_dereference(xn->nl);
-}
-
-/* Is the xtables target @name registered (its module loaded)? */
-static bool colo_libxl_target_loaded(const char *name)
-{
-	int err;
-
-	return xt_find_revision(NFPROTO_IPV4, name, 0, 1, &err);
-}
-
-static u8 colo_libxl_pick_mode(struct netlink_ext_ack *extack)
-{
-	u8 mode = READ_ONCE(colo_libxl_mode);
-	bool pmy, sec;
-
-	if (mode != NFCOLO_MODE_UNSPEC)
-		return mode;
-	pmy = colo_libxl_target_loaded("PMYCOLO");
-	sec = colo_libxl_target_loaded("SECCOLO");
-	if (pmy != sec)
-		return pmy ? NFCOLO_MODE_PRIMARY : NFCOLO_MODE_SECONDARY;
-	if (pmy)
-		NL_SET_ERR_MSG_MOD(extack,
-				   "xt_PMYCOLO and xt_SECCOLO are both loaded: set the libxl_mode parameter of nfnetlink_colo to primary or secondary");
-	else
-		NL_SET_ERR_MSG_MOD(extack,
-				   "neither xt_PMYCOLO (primary) nor xt_SECCOLO (secondary) is loaded: load one, or set the libxl_mode parameter of nfnetlink_colo");
-	return NFCOLO_MODE_UNSPEC;
 }
 
 static bool colo_libxl_owns(const struct colo_instance *inst, u32 portid)
@@ -128,19 +100,10 @@ static int colo_libxl_proxy_init(struct sk_buff *skb, struct net *net,
 		.compare_timeout_ms	= NFCOLO_COMPARE_TIMEOUT_DEFAULT_MS,
 		.queue_limit		= NFCOLO_QUEUE_LIMIT_DEFAULT,
 		.flow_limit		= NFCOLO_FLOW_LIMIT_DEFAULT,
+		/* Unset in auto mode: the rules for the index set it. */
+		.mode			= READ_ONCE(colo_libxl_mode),
 	};
-	struct colo_instance *inst;
 
-	/* An existing instance keeps its mode: no need to pick one. */
-	inst = colo_instance_get(net, portid);
-	if (inst) {
-		cfg.mode = inst->mode;
-		colo_instance_put(inst);
-	} else {
-		cfg.mode = colo_libxl_pick_mode(extack);
-		if (cfg.mode == NFCOLO_MODE_UNSPEC)
-			return -EINVAL;
-	}
 	return colo_instance_create(net, &cfg, extack);
 }
 

@@ -5,15 +5,18 @@
 # colo_libxl_client exactly as libxl_colo_proxy.c drives it, on both hosts
 # of the COLO topology: INIT and the port-id index, the checkpoint request
 # and its answer, COLO_CHECKPOINT that never draws a reply, teardown when
-# the socket closes, namespaces, bad input, privilege, and the mode choice.
+# the socket closes, namespaces, bad input, privilege, and the mode: forced
+# by the libxl_mode parameter, or (auto) taken from the namespace's PMYCOLO
+# or SECCOLO rules for the index, with both target modules loaded.
 #
 # Checkpoint requests come from selftests/kmod/colo_test_trigger.ko until
 # xt_PMYCOLO's compare path makes them: the same colo_request_checkpoint()
 # call, from the same (bottom halves off) context.
 source "$(dirname "$0")/lib/guest.sh"
+TOPO_FILE_MB=1
 source "$(dirname "$0")/lib/topology.sh"
 
-require_cmd python3 ip setpriv
+require_cmd python3 ip setpriv socat iptables ip6tables
 CLIENT=$PROJECT_DIR/selftests/colo_libxl_client
 TRIGGER=$PROJECT_DIR/selftests/kmod/colo_test_trigger.ko
 MODE_PARAM=/sys/module/nfnetlink_colo/parameters/libxl_mode
@@ -33,6 +36,7 @@ cleanup() {
 		cl_stop "$name"
 	done
 	[[ -n ${mon_pid:-} ]] && kill "$mon_pid" 2>/dev/null
+	topo_stop_services
 	rmmod colo_test_trigger 2>/dev/null
 	[[ -w $MODE_PARAM ]] && echo auto >"$MODE_PARAM"
 	rm -rf "$tmp"
@@ -97,14 +101,6 @@ request() {
 	ip netns exec "$1" sh -c "echo $2 >/sys/module/colo_test_trigger/parameters/request"
 }
 
-# --- the mode: both target modules are loaded here ---
-echo auto >"$MODE_PARAM"
-cl_start x "$TOPO_PRIMARY"
-expect "auto mode, xt_PMYCOLO and xt_SECCOLO both loaded: INIT refused with EINVAL" \
-	"init-failed 22" echo "${CL_HELLO[x]}"
-cl_stop x
-check "... and the kernel log says how to choose" \
-	'dmesg | tail -n 20 | grep -q "set the libxl_mode parameter"'
 check "libxl_mode takes only auto, primary, secondary" \
 	'! echo bogus 2>/dev/null >"$MODE_PARAM" && [[ $(cat "$MODE_PARAM") == auto ]]'
 
@@ -289,18 +285,67 @@ restart_rounds() {
 restart_rounds primary "$TOPO_PRIMARY"
 restart_rounds secondary "$TOPO_SECONDARY"
 
-# --- auto mode with one target module loaded ---
+# --- auto: an instance's mode comes from its rules ---
+# Both target modules are loaded, as on a host that is primary for one
+# domain and secondary for another: the primary's rule comes before INIT,
+# the secondary's after it.
 echo auto >"$MODE_PARAM"
-if modprobe -r xt_PMYCOLO; then
-	mkns nsx
-	cl_start x "$nsx"
-	expect "auto mode, only xt_SECCOLO loaded: a secondary" "ready 1 secondary" \
-		eval 'echo ${CL_HELLO[x]} $(st "$nsx" 1 "d[\"mode\"]")'
-	cl_stop x
-	ip netns del "$nsx"
-else
-	fail "unload xt_PMYCOLO for the auto-mode check"
-fi
+topo_pmycolo 1
+cl_start xp "$TOPO_PRIMARY"
+expect "auto, PMYCOLO rules for index 1 before INIT: a primary" \
+	"ready 1 primary" \
+	eval 'echo ${CL_HELLO[xp]} $(st "$TOPO_PRIMARY" 1 "d[\"mode\"]")'
+cl_start xs "$TOPO_SECONDARY"
+expect "auto, no rule yet: INIT succeeds, the mode is pending" \
+	"ready 1 pending" \
+	eval 'echo ${CL_HELLO[xs]} $(st "$TOPO_SECONDARY" 1 "d[\"mode\"]")'
+expect "libxl's periodic COLO_CHECKPOINT on the pending instance: no reply" \
+	"sent none" eval 'echo $(cl xs checkpoint) $(cl xs "recv 500")'
+check "coloctl status says pending" \
+	'S "$COLOCTL" status 1 | grep -q "mode: pending"'
+topo_seccolo 1
+expect "the SECCOLO rules inserted after INIT make it a secondary" \
+	"secondary active 1" \
+	st "$TOPO_SECONDARY" 1 '"%s %s %s" % (d["mode"], d["state"], d["owner"])'
+check "a PMYCOLO rule for the same index is refused" \
+	'! S iptables -t mangle -A PREROUTING -j PMYCOLO --index 1 --forward-dev eth1 2>/dev/null'
+check "... and the kernel log says why" \
+	'dmesg | tail -n 5 | grep -q "PMYCOLO --index 1: SECCOLO rules in this network namespace use index 1 already"'
+check "a PMYCOLO rule for another index is fine" \
+	'S iptables -t mangle -A PREROUTING -j PMYCOLO --index 2 --forward-dev eth1 &&
+	 S iptables -t mangle -D PREROUTING -j PMYCOLO --index 2 --forward-dev eth1'
+
+topo_services
+check "TCP through both roles: the client gets the file intact" \
+	'C timeout 120 socat -u TCP:$VM_IP4:$PORT_FILE CREATE:"$tmp/dl" &&
+	 cmp -s "$tmp/dl" "$(topo_file 1)"'
+check "... the primary compared the PVM's output with the SVM's" \
+	'(( $(colo_stat "$TOPO_PRIMARY" 1 pkts_matched) > 0 ))'
+check "... the secondary learned the flow and adjusted the SVM's packets" \
+	'(( $(colo_stat "$TOPO_SECONDARY" 1 flows_learned) > 0 &&
+	    $(colo_stat "$TOPO_SECONDARY" 1 pkts_adjusted) > 0 ))'
+expect "COLO_CHECKPOINT on both: no reply to either libxl" "sent none sent none" \
+	eval 'echo $(cl xp checkpoint) $(cl xp "recv 500") $(cl xs checkpoint) $(cl xs "recv 500")'
+topo_stop_services
+cl_stop xp
+cl_stop xs
+S "$COLOCTL" destroy 1
+
+# A genl INIT that names the mode sets a pending instance's mode; libxl
+# keeps the instance.
+mkns nsx
+cl_start x "$nsx"
+check "genl INIT --mode primary on a pending libxl instance" \
+	'ip netns exec "$nsx" "$COLOCTL" init 1 --mode primary >/dev/null'
+expect "... makes it a primary, still owned by libxl's port 1" "primary 1" \
+	st "$nsx" 1 '"%s %s" % (d["mode"], d["owner"])'
+cl_stop x
+check "... which goes with libxl's socket" "wait_until gone $nsx 1"
+ip netns del "$nsx"
+for ns in "$TOPO_PRIMARY" "$TOPO_SECONDARY"; do
+	ip netns exec "$ns" iptables -t mangle -F PREROUTING
+	ip netns exec "$ns" ip6tables -t mangle -F PREROUTING
+done
 
 # Nothing leaked: no socket holds the module, no instance is left behind
 # (unloading warns about leaked instances, and a warning fails the test).

@@ -17,6 +17,7 @@
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 static const char *const colo_mode_names[] = {
+	[NFCOLO_MODE_UNSPEC]	= "pending",
 	[NFCOLO_MODE_PRIMARY]	= "primary",
 	[NFCOLO_MODE_SECONDARY]	= "secondary",
 };

@@ -456,8 +456,8 @@ static void test_names(void)
 		  "unknown stat id");
 	check_str(colo_stat_name(UINT16_MAX, buf), "stat_65535",
 		  "largest stat id");
-	check_str(colo_mode_name(NFCOLO_MODE_UNSPEC, buf), "mode_0",
-		  "unspec mode");
+	check_str(colo_mode_name(NFCOLO_MODE_UNSPEC, buf), "pending",
+		  "unset mode: a libxl instance before its rule");
 	check_str(colo_l4proto_name(IPPROTO_ICMP, buf), "icmp", "icmp name");
 }
 

@@ -63,7 +63,8 @@ static int pmycolo_tg_check(const struct xt_tgchk_param *par)
 		pr_info_ratelimited("no forward device: give --forward-dev DEV or load xt_PMYCOLO with sec_dev=DEV\n");
 		return -EINVAL;
 	}
-	err = colo_target_check(par, "PMYCOLO", info->index, info->reserved);
+	err = colo_target_check(par, "PMYCOLO", NFCOLO_MODE_PRIMARY,
+				info->index, info->reserved);
 	if (err)
 		return err;
 	err = pmycolo_net_get(par->net, pmycolo_fwd_name(info), info->index);
@@ -75,15 +76,17 @@ static int pmycolo_tg_check(const struct xt_tgchk_param *par)
 			.family		= par->family,
 		};
 
-		colo_target_destroy(&dtor);
+		colo_target_destroy(&dtor, info->index);
 	}
 	return err;
 }
 
 static void pmycolo_tg_destroy(const struct xt_tgdtor_param *par)
 {
-	pmycolo_net_put(par->net, pmycolo_fwd_name(par->targinfo));
-	colo_target_destroy(par);
+	const struct xt_pmycolo_info *info = par->targinfo;
+
+	pmycolo_net_put(par->net, pmycolo_fwd_name(info));
+	colo_target_destroy(par, info->index);
 }
 
 static struct xt_target pmycolo_tg_reg __read_mostly = {

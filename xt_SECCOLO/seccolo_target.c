@@ -60,7 +60,15 @@ static int seccolo_tg_check(const struct xt_tgchk_param *par)
 {
 	const struct xt_seccolo_info *info = par->targinfo;
 
-	return colo_target_check(par, "SECCOLO", info->index, info->reserved);
+	return colo_target_check(par, "SECCOLO", NFCOLO_MODE_SECONDARY,
+				 info->index, info->reserved);
+}
+
+static void seccolo_tg_destroy(const struct xt_tgdtor_param *par)
+{
+	const struct xt_seccolo_info *info = par->targinfo;
+
+	colo_target_destroy(par, info->index);
 }
 
 static struct xt_target seccolo_tg_reg __read_mostly = {
@@ -70,7 +78,7 @@ static struct xt_target seccolo_tg_reg __read_mostly = {
 	.hooks		= 1 << NF_INET_PRE_ROUTING,
 	.target		= seccolo_tg,
 	.checkentry	= seccolo_tg_check,
-	.destroy	= colo_target_destroy,
+	.destroy	= seccolo_tg_destroy,
 	.targetsize	= sizeof(struct xt_seccolo_info),
 	.me		= THIS_MODULE,
 };

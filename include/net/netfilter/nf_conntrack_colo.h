@@ -45,7 +45,8 @@ struct colo_instance {
 	refcount_t			refcnt;
 	possible_net_t			net;
 	u32				index;
-	u8				mode;		/* enum nfcolo_mode */
+	/* enum nfcolo_mode; UNSPEC: unset until a rule or command sets it */
+	u8				mode;
 	u8				state;		/* enum nfcolo_state */
 	unsigned long			flags;		/* colo_instance_flag */
 	struct colo_owner		owner;
@@ -266,9 +267,12 @@ void nf_ct_colo_hooks_put(struct net *net);
 
 struct xt_tgchk_param;
 struct xt_tgdtor_param;
-/* A COLO target's checkentry and destroy: index check, conntrack, hooks. */
+/*
+ * A COLO target's checkentry and destroy: index check, conntrack, hooks,
+ * and the mode (enum nfcolo_mode) its rules give index @index.
+ */
 int colo_target_check(const struct xt_tgchk_param *par, const char *target,
-		      u32 index, u32 reserved);
-void colo_target_destroy(const struct xt_tgdtor_param *par);
+		      u8 mode, u32 index, u32 reserved);
+void colo_target_destroy(const struct xt_tgdtor_param *par, u32 index);
 
 #endif /* _NF_CONNTRACK_COLO_H */

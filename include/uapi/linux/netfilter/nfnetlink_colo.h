@@ -84,6 +84,7 @@ enum nfcolo_msg_types {
 #define NFCOLO_MSG_MAX (__NFCOLO_MSG_MAX - 1)
 
 enum nfcolo_mode {
+	/* In status: not set yet (a libxl instance before its first rule). */
 	NFCOLO_MODE_UNSPEC,
 	NFCOLO_MODE_PRIMARY,
 	NFCOLO_MODE_SECONDARY,
