@@ -104,7 +104,7 @@ check "primary: the start checkpoint is done (STOP/RESUME -> DO_CHECKPOINT)" \
 	'wait_until done_is 5 1'
 check "primary: x-checkpoint-delay set to --checkpoint-interval" \
 	'logged "$qlog" "migrate-set-parameters {\"x-checkpoint-delay\": 700}"'
-# Said once on a kernel without NFCOLO_MSG_CHECKPOINT_BEGIN, never on one
+# Said once on a kernel without NFCOLO_CHECKPOINT_BEGIN, never on one
 # with it.
 check "primary: the one-phase fallback is said at most once" \
 	'[[ $(grep -c one-phase "$log") -le 1 ]]'

@@ -27,7 +27,7 @@
  *   NFCOLO_DO_CHECKPOINT  INDEX. "A checkpoint has completed": the SVM is
  *                         now a copy of the PVM.
  *   NFCOLO_DO_FAILOVER    INDEX. The peer host is gone.
- *   NFCOLO_MSG_CHECKPOINT_BEGIN  INDEX. "A checkpoint has begun" (the VMs
+ *   NFCOLO_CHECKPOINT_BEGIN  INDEX. "A checkpoint has begun" (the VMs
  *                         are stopped): the DO_CHECKPOINT that follows
  *                         completes it. Kernels without it answer
  *                         EOPNOTSUPP; colo-qemu-agent then sends
@@ -77,7 +77,7 @@ enum nfcolo_msg_types {
 	NFCOLO_PROXY_RESET,
 	NFCOLO_PROXY_DESTROY,
 	NFCOLO_PROXY_GET,
-	NFCOLO_MSG_CHECKPOINT_BEGIN,
+	NFCOLO_CHECKPOINT_BEGIN,
 	__NFCOLO_MSG_MAX
 };
 
