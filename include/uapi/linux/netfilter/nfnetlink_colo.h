@@ -177,6 +177,8 @@ enum nfcolo_stats {
 	NFCOLO_STATS_SVM_PKTS_NO_FLOW,	/* SVM: nothing held to match */
 	/* both roles */
 	NFCOLO_STATS_REQ_UNDELIVERED,	/* request lost on its way: asked again */
+	NFCOLO_STATS_CHECKPOINTS_BEGUN,	/* CHECKPOINT_BEGIN accepted */
+	NFCOLO_STATS_CHECKPOINTS_COMMITTED, /* DO_CHECKPOINT after a begin */
 	__NFCOLO_STATS_MAX
 };
 
