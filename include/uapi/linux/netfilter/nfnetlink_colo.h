@@ -27,9 +27,18 @@
  *   NFCOLO_DO_CHECKPOINT  INDEX. "A checkpoint has completed": the SVM is
  *                         now a copy of the PVM.
  *   NFCOLO_DO_FAILOVER    INDEX. The peer host is gone.
- *   NFCOLO_CHECKPOINT_BEGIN  INDEX. "A checkpoint has begun" (the VMs
- *                         are stopped): the DO_CHECKPOINT that follows
- *                         completes it. Kernels without it answer
+ *   NFCOLO_CHECKPOINT_BEGIN INDEX. "A checkpoint has begun" (the VMs
+ *                         are stopped, QEMU's STOP): a primary marks the
+ *                         packets it holds, on both sides. The
+ *                         DO_CHECKPOINT that follows commits it: only the
+ *                         marked packets are released (PVM) and freed
+ *                         (SVM), and what came after the mark is compared
+ *                         afresh against the SVM's output after the
+ *                         checkpoint. DO_CHECKPOINT without a begin
+ *                         releases everything (Xen libxl). A second begin
+ *                         before the commit marks again: what is held
+ *                         then. A secondary does nothing at the begin.
+ *                         EINVAL after failover. Kernels without it answer
  *                         EOPNOTSUPP; colo-qemu-agent then sends
  *                         DO_CHECKPOINT alone.
  *   NFCOLO_PROXY_GET      [INDEX]. doit: one instance; dump: all of them.
