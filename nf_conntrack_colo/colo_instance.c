@@ -438,6 +438,7 @@ static int colo_op_reset(struct colo_net *cn, struct colo_instance *inst,
 	colo_role_detach(inst);
 	colo_stats_reset(inst);
 	clear_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags);
+	clear_bit(COLO_INST_CHECKPOINT_BEGUN, &inst->flags);
 	WRITE_ONCE(inst->state, NFCOLO_STATE_ACTIVE);
 	/* Flows claimed so far keep their offsets but are left alone. */
 	WRITE_ONCE(inst->generation, atomic_inc_return(&colo_generation));
@@ -455,6 +456,35 @@ int colo_instance_reset(struct net *net, u32 index,
 }
 EXPORT_SYMBOL_GPL(colo_instance_reset);
 
+/*
+ * The first phase of a two-phase checkpoint (QEMU's STOP): the role marks
+ * what it holds; DO_CHECKPOINT commits. A second begin before the commit
+ * marks again, from what is held then. The secondary needs nothing here:
+ * its offsets go to zero at the commit.
+ */
+static int colo_op_checkpoint_begin(struct colo_net *cn,
+				    struct colo_instance *inst,
+				    struct netlink_ext_ack *extack)
+{
+	if (inst->state != NFCOLO_STATE_ACTIVE) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the instance has failed over: reset it to protect again");
+		return -EINVAL;
+	}
+	if (inst->role && inst->role->checkpoint_begin)
+		inst->role->checkpoint_begin(inst);
+	set_bit(COLO_INST_CHECKPOINT_BEGUN, &inst->flags);
+	colo_stat_inc(inst, NFCOLO_STATS_CHECKPOINTS_BEGUN);
+	return 0;
+}
+
+int colo_instance_checkpoint_begin(struct net *net, u32 index,
+				   struct netlink_ext_ack *extack)
+{
+	return colo_instance_op(net, index, extack, colo_op_checkpoint_begin);
+}
+EXPORT_SYMBOL_GPL(colo_instance_checkpoint_begin);
+
 static int colo_op_checkpoint_done(struct colo_net *cn,
 				   struct colo_instance *inst,
 				   struct netlink_ext_ack *extack)
@@ -469,6 +499,8 @@ static int colo_op_checkpoint_done(struct colo_net *cn,
 	if (inst->role && inst->role->checkpoint)
 		inst->role->checkpoint(inst);
 	colo_stat_inc(inst, NFCOLO_STATS_CHECKPOINTS_DONE);
+	if (test_and_clear_bit(COLO_INST_CHECKPOINT_BEGUN, &inst->flags))
+		colo_stat_inc(inst, NFCOLO_STATS_CHECKPOINTS_COMMITTED);
 	/*
 	 * After the role flushed: a new request may only follow new data. A
 	 * request the data path tries between the flush and here finds one
@@ -491,6 +523,7 @@ static void colo_instance_fail_over(struct colo_instance *inst)
 {
 	WRITE_ONCE(inst->state, NFCOLO_STATE_FAILED_OVER);
 	clear_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags);
+	clear_bit(COLO_INST_CHECKPOINT_BEGUN, &inst->flags);
 	colo_stat_inc(inst, NFCOLO_STATS_FAILOVERS);
 	if (inst->role && inst->role->failover)
 		inst->role->failover(inst);

@@ -139,6 +139,17 @@ static int colo_nl_do_checkpoint(struct sk_buff *skb, struct genl_info *info)
 					     info->extack);
 }
 
+static int colo_nl_checkpoint_begin(struct sk_buff *skb,
+				    struct genl_info *info)
+{
+	u32 index;
+
+	if (!colo_nl_index(info, &index))
+		return -EINVAL;
+	return colo_instance_checkpoint_begin(genl_info_net(info), index,
+					      info->extack);
+}
+
 static int colo_nl_do_failover(struct sk_buff *skb, struct genl_info *info)
 {
 	u32 index;
@@ -270,6 +281,11 @@ static const struct genl_small_ops colo_genl_ops[] = {
 	{
 		.cmd	= NFCOLO_DO_CHECKPOINT,
 		.doit	= colo_nl_do_checkpoint,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= NFCOLO_CHECKPOINT_BEGIN,
+		.doit	= colo_nl_checkpoint_begin,
 		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 	{

@@ -39,6 +39,8 @@ c() { ip netns exec "$ns" "$COLOCTL" "$@"; }
 # Polled: coloctl's text status and grep, as a python start per poll is
 # slow under TCG.
 done_is() { c status "$1" 2>/dev/null | grep -qx "    checkpoints_done: $2"; }
+# stat_is INDEX NAME N: counter NAME of instance INDEX is N.
+stat_is() { c status "$1" 2>/dev/null | grep -qx "    $2: $3"; }
 state_is() { c status "$1" 2>/dev/null | grep -qx "  state: $2"; }
 gone() { ! c status "$1" >/dev/null 2>&1; }
 request() { ip netns exec "$ns" sh -c "echo $1 >/sys/module/colo_test_trigger/parameters/request"; }
@@ -104,10 +106,11 @@ check "primary: the start checkpoint is done (STOP/RESUME -> DO_CHECKPOINT)" \
 	'wait_until done_is 5 1'
 check "primary: x-checkpoint-delay set to --checkpoint-interval" \
 	'logged "$qlog" "migrate-set-parameters {\"x-checkpoint-delay\": 700}"'
-# Said once on a kernel without NFCOLO_MSG_CHECKPOINT_BEGIN, never on one
-# with it.
-check "primary: the one-phase fallback is said at most once" \
-	'[[ $(grep -c one-phase "$log") -le 1 ]]'
+# This kernel has NFCOLO_CHECKPOINT_BEGIN: STOP begins, RESUME commits.
+check "primary: two-phase: the checkpoint was begun and committed" \
+	'stat_is 5 checkpoints_begun 1 && stat_is 5 checkpoints_committed 1'
+check "primary: two-phase: no one-phase fallback" \
+	'! grep -q one-phase "$log"'
 request 5
 check "primary: a kernel request draws migrate-set-parameters" \
 	'wait_until test "$(grep -c migrate-set-parameters "$qlog")" = 2'
@@ -118,6 +121,8 @@ check "primary: the checkpoint is logged with its reason and pause" \
 fake checkpoint
 check "primary: QEMU's own checkpoint is done and logged as periodic" \
 	'wait_until done_is 5 3 && wait_until logged "$log" "checkpoint 3: reason periodic"'
+check "primary: every checkpoint was two-phase" \
+	'stat_is 5 checkpoints_begun 3 && stat_is 5 checkpoints_committed 3'
 fake "colo-exit request"
 check "primary: COLO_EXIT fails the instance over" \
 	'wait_until state_is 5 failed-over'

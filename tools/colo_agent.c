@@ -268,7 +268,7 @@ static int agent_kcmd(struct colo_agent *a, enum colo_kcmd cmd,
 		return agent_kernel_gone(a, what, msg);
 	if (cmd == COLO_K_BEGIN && (err == -EOPNOTSUPP || err == -EINVAL)) {
 		a->two_phase = false;
-		agent_log(a, "the kernel has no NFCOLO_MSG_CHECKPOINT_BEGIN "
+		agent_log(a, "the kernel has no NFCOLO_CHECKPOINT_BEGIN "
 			  "(%s): one-phase checkpoints, DO_CHECKPOINT at RESUME "
 			  "only", strerror(-err));
 		return 0;

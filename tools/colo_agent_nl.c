@@ -74,7 +74,7 @@ static int colo_agent_nl_cmd(void *ctx, enum colo_kcmd cmd, char *msg,
 			     size_t len)
 {
 	static const uint8_t msgs[] = {
-		[COLO_K_BEGIN]		= NFCOLO_MSG_CHECKPOINT_BEGIN,
+		[COLO_K_BEGIN]		= NFCOLO_CHECKPOINT_BEGIN,
 		[COLO_K_DONE]		= NFCOLO_DO_CHECKPOINT,
 		[COLO_K_FAILOVER]	= NFCOLO_DO_FAILOVER,
 	};

@@ -46,6 +46,7 @@ static const struct colo_cmd_desc colo_cmds[] = {
 	{ "reset",	COLO_CMD_RESET,		0,		IDX_REQUIRED },
 	{ "destroy",	COLO_CMD_DESTROY,	0,		IDX_REQUIRED },
 	{ "checkpoint",	COLO_CMD_CHECKPOINT,	0,		IDX_REQUIRED },
+	{ "checkpoint-begin", COLO_CMD_CHECKPOINT_BEGIN, 0,	IDX_REQUIRED },
 	{ "failover",	COLO_CMD_FAILOVER,	0,		IDX_REQUIRED },
 	{ "status",	COLO_CMD_STATUS,	OPT_JSON,	IDX_OPTIONAL },
 	{ "monitor",	COLO_CMD_MONITOR,
@@ -80,7 +81,10 @@ void colo_usage(FILE *f)
 "      [--flow-limit N]   create a persistent instance\n"
 "  reset INDEX            start an instance afresh (flow state, counters)\n"
 "  destroy INDEX          remove an instance\n"
-"  checkpoint INDEX       report that a checkpoint has completed\n"
+"  checkpoint INDEX       report that a checkpoint has completed (commit\n"
+"                         the one begun, if any)\n"
+"  checkpoint-begin INDEX report that a checkpoint has begun (the VMs are\n"
+"                         stopped): mark what is held now\n"
 "  failover INDEX         report that the peer host is gone\n"
 "  status [INDEX] [--json]\n"
 "                         show one instance, or all of them\n"

@@ -70,6 +70,8 @@ static const char *const colo_stat_names[] = {
 	[NFCOLO_STATS_FLOWS_EVICTED]		= "flows_evicted",
 	[NFCOLO_STATS_SVM_PKTS_NO_FLOW]		= "svm_pkts_no_flow",
 	[NFCOLO_STATS_REQ_UNDELIVERED]		= "req_undelivered",
+	[NFCOLO_STATS_CHECKPOINTS_BEGUN]	= "checkpoints_begun",
+	[NFCOLO_STATS_CHECKPOINTS_COMMITTED]	= "checkpoints_committed",
 };
 _Static_assert(ARRAY_SIZE(colo_stat_names) == __NFCOLO_STATS_MAX,
 	       "name every enum nfcolo_stats counter");

@@ -154,6 +154,7 @@ static uint8_t colo_simple_msg(enum colo_cmd cmd)
 	case COLO_CMD_RESET:		return NFCOLO_PROXY_RESET;
 	case COLO_CMD_DESTROY:		return NFCOLO_PROXY_DESTROY;
 	case COLO_CMD_CHECKPOINT:	return NFCOLO_DO_CHECKPOINT;
+	case COLO_CMD_CHECKPOINT_BEGIN:	return NFCOLO_CHECKPOINT_BEGIN;
 	case COLO_CMD_FAILOVER:		return NFCOLO_DO_FAILOVER;
 	default:			return NFCOLO_UNSPEC;
 	}

@@ -103,6 +103,9 @@ static void test_values(void)
 	l = "checkpoint 9";
 	check(parse(l, &o) == 0 && o.cmd == COLO_CMD_CHECKPOINT &&
 	      o.index == 9, "values", l);
+	l = "checkpoint-begin 9";
+	check(parse(l, &o) == 0 && o.cmd == COLO_CMD_CHECKPOINT_BEGIN &&
+	      o.index == 9, "values", l);
 }
 
 static void test_commands(void)

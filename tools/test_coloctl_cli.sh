@@ -35,7 +35,8 @@ expect 0 "Usage: coloctl [-j] COMMAND" --help
 expect 0 "stand in for the hypervisor" help
 expect 0 "--queue-limit N" run --help
 expect 0 "coloctl " --version
-for cmd in init reset destroy checkpoint failover status monitor run; do
+for cmd in init reset destroy checkpoint checkpoint-begin failover status \
+	monitor run; do
 	expect 0 "  $cmd " help
 done
 
@@ -47,6 +48,7 @@ expect 2 "coloctl: init: invalid INDEX '0' (expected 1..65535)" init 0 -m primar
 expect 2 "coloctl: init: invalid --mode 'both'" init 1 --mode both
 expect 2 "coloctl: run: invalid --timeout '5'" run 1 -m primary --timeout 5
 expect 2 "coloctl: status: unexpected argument '2'" status 1 2
+expect 2 "coloctl: checkpoint-begin: missing INDEX" checkpoint-begin
 expect 2 "coloctl: monitor: invalid --count 'x'" monitor --count x
 expect 2 "coloctl: reset: unknown option '--force'" reset 1 --force
 

@@ -157,6 +157,55 @@ void colo_cmp_tcp_reset(struct colo_cmp_tcp *flow)
 	}
 }
 
+void colo_cmp_mark_take(struct colo_cmp_mark *m,
+			const struct colo_cmp_tcp *flow,
+			const u32 marked[2])
+{
+	m->held[COLO_CMP_PVM] += marked[COLO_CMP_PVM];
+	m->held[COLO_CMP_SVM] += marked[COLO_CMP_SVM];
+	/* A second begin moves the mark: the SVM's acks so far are before it. */
+	m->pvm_ack = flow->max_ack[COLO_CMP_PVM];
+	m->svm_ack = 0;
+	m->flags = flow->flags & COLO_CMP_F_ACK_PVM;
+}
+
+void colo_cmp_mark_note(struct colo_cmp_mark *m, enum colo_cmp_side side,
+			const struct colo_cmp_pkt *pkt)
+{
+	if (side != COLO_CMP_SVM || !colo_cmp_mark_pending(m) ||
+	    !tcp_has(pkt, COLO_TCP_ACK))
+		return;
+	if (!(m->flags & COLO_CMP_F_ACK_SVM) ||
+	    colo_seq_after(pkt->ack, m->svm_ack)) {
+		m->svm_ack = pkt->ack;
+		m->flags |= COLO_CMP_F_ACK_SVM;
+	}
+}
+
+void colo_cmp_mark_drop(struct colo_cmp_mark *m, enum colo_cmp_side side)
+{
+	if (m->held[side])
+		m->held[side]--;
+}
+
+void colo_cmp_mark_commit(struct colo_cmp_mark *m, struct colo_cmp_tcp *flow)
+{
+	u32 ack = m->pvm_ack;
+	bool known = m->flags & COLO_CMP_F_ACK_PVM;
+
+	if ((m->flags & COLO_CMP_F_ACK_SVM) &&
+	    (!known || colo_seq_after(m->svm_ack, ack))) {
+		ack = m->svm_ack;
+		known = true;
+	}
+	flow->flags &= ~(COLO_CMP_F_SEQ_KNOWN | COLO_CMP_F_ACK_SVM);
+	if (known) {
+		flow->max_ack[COLO_CMP_SVM] = ack;
+		flow->flags |= COLO_CMP_F_ACK_SVM;
+	}
+	*m = (struct colo_cmp_mark){};
+}
+
 static enum colo_cmp_action tcp_miscompare(struct colo_cmp_result *res,
 					   u32 seq, u32 offset)
 {

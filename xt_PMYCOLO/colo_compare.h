@@ -118,4 +118,51 @@ enum colo_cmp_action colo_cmp_datagram(const struct colo_cmp_pkt *p,
 /* After a checkpoint: compare afresh from the next packets on. */
 void colo_cmp_tcp_reset(struct colo_cmp_tcp *flow);
 
+/*
+ * A two-phase checkpoint's mark on one flow. The begin marks the packets the
+ * flow holds; until the commit, only marked heads are compared while any
+ * marked packet is still queued (unmarked ones belong to after the
+ * checkpoint, and are compared against the SVM's output of after it). The
+ * commit takes the marked packets away and restarts the comparison as of
+ * the mark. All zero: no mark.
+ */
+struct colo_cmp_mark {
+	u32	held[2];	/* marked packets still queued, per side */
+	u32	pvm_ack;	/* max_ack[PVM] at the mark */
+	u32	svm_ack;	/* highest ack of the SVM's output since it */
+	u8	flags;		/* COLO_CMP_F_ACK_PVM, _SVM: the above valid */
+};
+
+/* Begin (again): @marked[side] more packets of the flow are marked now. */
+void colo_cmp_mark_take(struct colo_cmp_mark *m,
+			const struct colo_cmp_tcp *flow,
+			const u32 marked[2]);
+
+static inline bool colo_cmp_mark_pending(const struct colo_cmp_mark *m)
+{
+	return m->held[COLO_CMP_PVM] || m->held[COLO_CMP_SVM];
+}
+
+/* May the comparator look at a queue head, marked or not, now? */
+static inline bool colo_cmp_mark_visible(const struct colo_cmp_mark *m,
+					 bool marked)
+{
+	return marked || !colo_cmp_mark_pending(m);
+}
+
+/* A packet of @side is queued while the mark is pending (TCP: its ack). */
+void colo_cmp_mark_note(struct colo_cmp_mark *m, enum colo_cmp_side side,
+			const struct colo_cmp_pkt *pkt);
+
+/* A marked packet of @side left the queue (matched or committed). */
+void colo_cmp_mark_drop(struct colo_cmp_mark *m, enum colo_cmp_side side);
+
+/*
+ * The commit, once the marked packets are gone: TCP compares afresh (rule
+ * 6) and the SVM, now a copy of the PVM as of the mark, counts as having
+ * acknowledged what the PVM had then, and what it acknowledged since. The
+ * mark is cleared.
+ */
+void colo_cmp_mark_commit(struct colo_cmp_mark *m, struct colo_cmp_tcp *flow);
+
 #endif /* _COLO_COMPARE_H */

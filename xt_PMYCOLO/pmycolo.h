@@ -51,6 +51,7 @@ struct pmycolo_pkt {
 	struct pmycolo_flow	*flow;
 	unsigned long		held_at;	/* jiffies */
 	u32			data_off;	/* compared bytes start here */
+	bool			marked;		/* by a checkpoint begin */
 };
 
 int pmycolo_parse(const struct sk_buff *skb, u8 family,

@@ -27,6 +27,7 @@ struct pmycolo_flow {
 	struct rb_root		order[2];
 	u32			order_base[2];
 	struct colo_cmp_tcp	tcp;
+	struct colo_cmp_mark	mark;		/* two-phase checkpoint */
 	u32			syn_seq[2];	/* last SYN of each side */
 	u8			syn_known;	/* BIT(side): syn_seq valid */
 	bool			is_tcp;

@@ -12,6 +12,12 @@
  * release happens under release_mutex, in queue order, so a checkpoint or a
  * failover flushing the queues never overtakes the worker.
  *
+ * A two-phase checkpoint (QEMU: begin at STOP, DO_CHECKPOINT at RESUME)
+ * marks at its begin every packet held; the commit releases only those,
+ * and what came after the mark is compared afresh. Until the commit, a flow
+ * with marked packets compares only marked heads: the worker may match and
+ * release some of them, and they are simply gone when the commit comes.
+ *
  * A checkpoint is requested on a miscompare, on a held packet older than
  * the instance's compare timeout (checked every tick), on a queue over the
  * instance's limit, and on a new flow while the flow table is full of flows
@@ -53,6 +59,9 @@ struct pmycolo_inst {
 	struct colo_event	want_ev;
 	unsigned int		held[2];
 	struct list_head	age[2];		/* held packets, oldest first */
+	/* A checkpoint has begun: what it marked, oldest first. */
+	bool			begun;
+	struct list_head	age_marked[2];
 	struct list_head	ready;
 	struct pmycolo_flows	flows;
 	/* Orders every release of packets. */
@@ -273,10 +282,12 @@ static int pmycolo_enqueue(struct pmycolo_inst *pi,
 		if (pkt->cmp.tcp_flags & COLO_TCP_SYN)
 			pmycolo_tcp_syn(flow, side, pkt->cmp.seq);
 		colo_cmp_tcp_note(&flow->tcp, side, &pkt->cmp);
+		colo_cmp_mark_note(&flow->mark, side, &pkt->cmp);
 		/* Its ack is all the comparator wants of an SVM pure ACK. */
 		if (side == COLO_CMP_SVM && pmycolo_tcp_pure_ack(&pkt->cmp))
 			goto noted;
 	}
+	pkt->marked = false;
 	pmycolo_flow_queue(flow, side, pkt);
 	pmycolo_flow_touch(&pi->flows, flow, true);
 	pkt->held_at = jiffies;
@@ -494,10 +505,27 @@ static void pmycolo_pop(struct pmycolo_inst *pi, struct pmycolo_pkt *pkt,
 			enum colo_cmp_side side, struct pmycolo_batch *b)
 {
 	pmycolo_flow_unqueue(pkt->flow, side, pkt);
+	if (pkt->marked)
+		colo_cmp_mark_drop(&pkt->flow->mark, side);
 	list_del(&pkt->age);
 	list_add_tail(&pkt->entry.list,
 		      side == COLO_CMP_PVM ? &b->release : &b->freeq);
 	pi->held[side]--;
+}
+
+/*
+ * A queue head the comparator may look at: while a checkpoint's marked
+ * packets are still queued on the flow, the unmarked ones wait for the
+ * commit (they are compared against the SVM's output after it).
+ */
+static struct pmycolo_pkt *pmycolo_head_visible(struct pmycolo_flow *flow,
+						enum colo_cmp_side side)
+{
+	struct pmycolo_pkt *pkt = pmycolo_head(flow, side);
+
+	if (pkt && !colo_cmp_mark_visible(&flow->mark, pkt->marked))
+		return NULL;
+	return pkt;
 }
 
 /* Run the comparator over @flow's queue heads until it has to wait. */
@@ -510,8 +538,8 @@ static void pmycolo_compare_flow(struct pmycolo_inst *pi,
 
 	pmycolo_flow_sync(&pi->flows, flow);
 	while (!flow->diverged) {
-		struct pmycolo_pkt *p = pmycolo_head(flow, COLO_CMP_PVM);
-		struct pmycolo_pkt *s = pmycolo_head(flow, COLO_CMP_SVM);
+		struct pmycolo_pkt *p = pmycolo_head_visible(flow, COLO_CMP_PVM);
+		struct pmycolo_pkt *s = pmycolo_head_visible(flow, COLO_CMP_SVM);
 		const struct colo_cmp_pkt *pc = p ? &p->cmp : NULL;
 		const struct colo_cmp_pkt *sc = s ? &s->cmp : NULL;
 
@@ -533,7 +561,8 @@ static void pmycolo_compare_flow(struct pmycolo_inst *pi,
 			b->ev.seq = res.seq;
 			b->ev.offset = res.offset;
 			b->ev.age_ms = jiffies_to_msecs(jiffies - p->held_at);
-			b->miscompare = true;
+			/* Marked: the checkpoint under way covers it. */
+			b->miscompare = !p->marked;
 			trace_colo_miscompare(pi->inst->index, &b->ev);
 			return;
 		case COLO_CMP_RELEASE_BOTH:
@@ -695,12 +724,16 @@ static void pmycolo_flush(struct pmycolo_inst *pi, bool drop)
 	list_for_each_entry_safe(flow, tmp, &pi->flows.busy, lru) {
 		pmycolo_flow_splice(flow, COLO_CMP_PVM, &release);
 		pmycolo_flow_splice(flow, COLO_CMP_SVM, &freeq);
+		flow->mark = (struct colo_cmp_mark){};
 		pmycolo_flow_settle(&pi->flows, flow);
 	}
 	pi->flows.epoch++;
 	pi->want = false;
+	pi->begun = false;
 	INIT_LIST_HEAD(&pi->age[COLO_CMP_PVM]);
 	INIT_LIST_HEAD(&pi->age[COLO_CMP_SVM]);
+	INIT_LIST_HEAD(&pi->age_marked[COLO_CMP_PVM]);
+	INIT_LIST_HEAD(&pi->age_marked[COLO_CMP_SVM]);
 	pi->held[COLO_CMP_PVM] = 0;
 	pi->held[COLO_CMP_SVM] = 0;
 	pmycolo_gauges(pi);
@@ -732,15 +765,18 @@ static bool pmycolo_entry_uses_dev(const struct nf_queue_entry *entry,
 static void pmycolo_inst_drop_dev(struct pmycolo_inst *pi,
 				  const struct net_device *dev)
 {
+	struct list_head *lists[] = { pi->age, pi->age_marked };
 	struct pmycolo_pkt *pkt, *tmp;
 	LIST_HEAD(release);
 	LIST_HEAD(freeq);
+	unsigned int i;
 	int side;
 
 	mutex_lock(&pi->release_mutex);
 	spin_lock_bh(&pi->lock);
-	for (side = COLO_CMP_PVM; side <= COLO_CMP_SVM; side++) {
-		list_for_each_entry_safe(pkt, tmp, &pi->age[side], age) {
+	for (i = 0; i < ARRAY_SIZE(lists) * 2; i++) {
+		side = i % 2;
+		list_for_each_entry_safe(pkt, tmp, &lists[i / 2][side], age) {
 			struct pmycolo_flow *flow = pkt->flow;
 
 			if (side == COLO_CMP_PVM ?
@@ -748,6 +784,8 @@ static void pmycolo_inst_drop_dev(struct pmycolo_inst *pi,
 			    pkt->entry.skb->dev != dev)
 				continue;
 			pmycolo_flow_unqueue(flow, side, pkt);
+			if (pkt->marked)
+				colo_cmp_mark_drop(&flow->mark, side);
 			list_del(&pkt->age);
 			list_add_tail(&pkt->entry.list, side == COLO_CMP_PVM ?
 				      &release : &freeq);
@@ -814,6 +852,8 @@ static int pmycolo_attach(struct colo_instance *inst)
 	mutex_init(&pi->release_mutex);
 	INIT_LIST_HEAD(&pi->age[COLO_CMP_PVM]);
 	INIT_LIST_HEAD(&pi->age[COLO_CMP_SVM]);
+	INIT_LIST_HEAD(&pi->age_marked[COLO_CMP_PVM]);
+	INIT_LIST_HEAD(&pi->age_marked[COLO_CMP_SVM]);
 	INIT_LIST_HEAD(&pi->ready);
 	err = pmycolo_flows_init(&pi->flows);
 	if (err)
@@ -860,9 +900,111 @@ static void pmycolo_detach(struct colo_instance *inst)
 	kfree_rcu(pi, rcu);
 }
 
+/*
+ * Two-phase checkpoint, begin: mark every packet held now, on both sides
+ * (the PVM is stopped: what it sent so far is in the state the SVM gets).
+ * A second begin before the commit marks what came since too: the mark
+ * moves to the later snapshot. Only flows holding packets are walked.
+ */
+static void pmycolo_checkpoint_begin(struct colo_instance *inst)
+{
+	struct pmycolo_inst *pi = inst->role_data;
+	struct pmycolo_flow *flow;
+	struct pmycolo_pkt *pkt;
+	int side;
+
+	spin_lock_bh(&pi->lock);
+	list_for_each_entry(flow, &pi->flows.busy, lru) {
+		u32 marked[2] = {};
+
+		for (side = COLO_CMP_PVM; side <= COLO_CMP_SVM; side++) {
+			list_for_each_entry(pkt, &flow->queue[side], entry.list) {
+				if (pkt->marked)
+					continue;
+				pkt->marked = true;
+				marked[side]++;
+			}
+		}
+		colo_cmp_mark_take(&flow->mark, &flow->tcp, marked);
+	}
+	for (side = COLO_CMP_PVM; side <= COLO_CMP_SVM; side++)
+		list_splice_tail_init(&pi->age[side], &pi->age_marked[side]);
+	pi->begun = true;
+	/* The checkpoint under way is the one a request still wanted. */
+	pi->want = false;
+	spin_unlock_bh(&pi->lock);
+}
+
+/*
+ * Two-phase checkpoint, commit: release (PVM) and free (SVM) the packets
+ * still marked; the worker may have matched some already, and popped them
+ * under the lock, so none goes twice. Each flow that had marked packets
+ * compares afresh; what it holds beyond the mark is compared now.
+ */
+static void pmycolo_commit(struct pmycolo_inst *pi)
+{
+	struct pmycolo_flow *flow, *tmp;
+	struct pmycolo_pkt *pkt, *ptmp;
+	LIST_HEAD(release);
+	LIST_HEAD(freeq);
+	bool wake = false;
+	int side;
+
+	mutex_lock(&pi->release_mutex);
+	spin_lock_bh(&pi->lock);
+	list_for_each_entry_safe(flow, tmp, &pi->flows.busy, lru) {
+		if (!colo_cmp_mark_pending(&flow->mark))
+			continue;
+		for (side = COLO_CMP_PVM; side <= COLO_CMP_SVM; side++) {
+			list_for_each_entry_safe(pkt, ptmp, &flow->queue[side],
+						 entry.list) {
+				if (!pkt->marked)
+					continue;
+				pmycolo_flow_unqueue(flow, side, pkt);
+				list_del(&pkt->age);
+				list_add_tail(&pkt->entry.list,
+					      side == COLO_CMP_PVM ?
+					      &release : &freeq);
+				pi->held[side]--;
+			}
+		}
+		colo_cmp_mark_commit(&flow->mark, &flow->tcp);
+		flow->diverged = false;
+		if (pmycolo_flow_settle(&pi->flows, flow) ||
+		    !list_empty(&flow->ready))
+			continue;
+		if (!list_empty(&flow->queue[COLO_CMP_PVM]) ||
+		    !list_empty(&flow->queue[COLO_CMP_SVM])) {
+			wake |= list_empty(&pi->ready);
+			list_add_tail(&flow->ready, &pi->ready);
+		}
+	}
+	WARN_ON_ONCE(!list_empty(&pi->age_marked[COLO_CMP_PVM]) ||
+		     !list_empty(&pi->age_marked[COLO_CMP_SVM]));
+	pi->begun = false;
+	pmycolo_gauges(pi);
+	spin_unlock_bh(&pi->lock);
+
+	pmycolo_release_list(pi, &release, false);
+	pmycolo_free_list(pi, &freeq, false);
+	mutex_unlock(&pi->release_mutex);
+	if (wake)
+		wake_up_process(pi->worker);
+}
+
+/* After a begin, the commit; alone (Xen libxl), release everything. */
 static void pmycolo_checkpoint(struct colo_instance *inst)
 {
-	pmycolo_flush(inst->role_data, false);
+	struct pmycolo_inst *pi = inst->role_data;
+	bool begun;
+
+	spin_lock_bh(&pi->lock);
+	begun = pi->begun;
+	spin_unlock_bh(&pi->lock);
+	if (begun)
+		pmycolo_commit(pi);
+	else
+		pmycolo_flush(pi, false);
 }
 
 static void pmycolo_failover(struct colo_instance *inst)
@@ -874,6 +1016,7 @@ const struct colo_role_ops pmycolo_role = {
 	.mode		= NFCOLO_MODE_PRIMARY,
 	.attach		= pmycolo_attach,
 	.detach		= pmycolo_detach,
+	.checkpoint_begin = pmycolo_checkpoint_begin,
 	.checkpoint	= pmycolo_checkpoint,
 	.failover	= pmycolo_failover,
 };

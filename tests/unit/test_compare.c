@@ -745,12 +745,140 @@ static void test_note(void)
 	CHECK_EQ(f.max_ack[P], 0x80000004u);
 }
 
+/* --- two-phase checkpoint: the mark ------------------------------------ */
+
+static const u32 mark_none[2] = { 0, 0 };
+
+static void test_mark_hides_unmarked_heads(void)
+{
+	static const u32 marked[2] = { 2, 1 };
+	struct colo_cmp_mark m = {};
+
+	CHECK(!colo_cmp_mark_pending(&m));
+	CHECK(colo_cmp_mark_visible(&m, false));
+	colo_cmp_mark_take(&m, &d.flow, marked);
+	CHECK(colo_cmp_mark_pending(&m));
+	CHECK(colo_cmp_mark_visible(&m, true));
+	CHECK(!colo_cmp_mark_visible(&m, false));
+	/* The worker matches the marked packets before the commit. */
+	colo_cmp_mark_drop(&m, P);
+	colo_cmp_mark_drop(&m, S);
+	CHECK(!colo_cmp_mark_visible(&m, false));
+	colo_cmp_mark_drop(&m, P);
+	CHECK(!colo_cmp_mark_pending(&m));
+	CHECK(colo_cmp_mark_visible(&m, false));
+	/* Never below zero. */
+	colo_cmp_mark_drop(&m, P);
+	CHECK_EQ(m.held[P], 0);
+}
+
+static void test_mark_second_begin_adds(void)
+{
+	static const u32 first[2] = { 2, 0 }, second[2] = { 1, 3 };
+	struct colo_cmp_mark m = {};
+
+	drv_established(&d, 100, 1000);
+	colo_cmp_mark_take(&m, &d.flow, first);
+	colo_cmp_mark_drop(&m, P);
+	d.flow.max_ack[P] = 1200;
+	colo_cmp_mark_take(&m, &d.flow, second);
+	CHECK_EQ(m.held[P], 2);
+	CHECK_EQ(m.held[S], 3);
+	/* The mark moved: the PVM's ack as of the second begin. */
+	CHECK_EQ(m.pvm_ack, 1200);
+	colo_cmp_mark_take(&m, &d.flow, mark_none);
+	CHECK_EQ(m.held[P], 2);
+}
+
+static u32 cmp_equal(const struct colo_cmp_pkt *p, u32 poff,
+		     const struct colo_cmp_pkt *s, u32 soff, u32 len)
+{
+	(void)p; (void)poff; (void)s; (void)soff;
+	return len;
+}
+
+/*
+ * After the commit the SVM counts as having acknowledged what the PVM had
+ * at the mark and what the SVM itself acknowledged since, not what the PVM
+ * acknowledged after the mark.
+ */
+static void test_mark_commit_acks_as_of_mark(void)
+{
+	static const u32 marked[2] = { 1, 1 };
+	struct colo_cmp_pkt late_pvm = { .seq = 300, .ack = 2000,
+					 .tcp_flags = A };
+	struct colo_cmp_pkt late_svm = { .seq = 300, .ack = 1500,
+					 .tcp_flags = A };
+	struct colo_cmp_result res;
+	struct colo_cmp_mark m = {};
+
+	drv_established(&d, 300, 1000);
+	colo_cmp_mark_take(&m, &d.flow, marked);
+	/* Queued after the begin: PVM acks 2000, the new SVM 1500. */
+	colo_cmp_tcp_note(&d.flow, P, &late_pvm);
+	colo_cmp_mark_note(&m, P, &late_pvm);
+	colo_cmp_tcp_note(&d.flow, S, &late_svm);
+	colo_cmp_mark_note(&m, S, &late_svm);
+	/* The old SVM's ack, seen before the begin, does not count. */
+	d.flow.max_ack[S] = 1800;
+	colo_cmp_mark_commit(&m, &d.flow);
+	CHECK(!colo_cmp_mark_pending(&m));
+	CHECK(!(d.flow.flags & COLO_CMP_F_SEQ_KNOWN));
+	CHECK(d.flow.flags & COLO_CMP_F_ACK_SVM);
+	CHECK_EQ(d.flow.max_ack[S], 1500);
+	CHECK_EQ(d.flow.max_ack[P], 2000);
+	/* The PVM's ACK of 2000 waits for the SVM's. */
+	CHECK_EQ(colo_cmp_tcp_step(&d.flow, &late_pvm, NULL, cmp_equal, &res),
+		 COLO_CMP_WAIT);
+	late_svm.ack = 2000;
+	colo_cmp_tcp_note(&d.flow, S, &late_svm);
+	CHECK_EQ(colo_cmp_tcp_step(&d.flow, &late_pvm, NULL, cmp_equal, &res),
+		 COLO_CMP_RELEASE_PVM);
+}
+
+/* Without an SVM ack since the mark: the PVM's ack at the mark. */
+static void test_mark_commit_pvm_ack_at_mark(void)
+{
+	static const u32 marked[2] = { 1, 0 };
+	struct colo_cmp_pkt svm_before = { .seq = 300, .ack = 900,
+					   .tcp_flags = A };
+	struct colo_cmp_mark m = {};
+
+	drv_established(&d, 300, 1000);
+	/* Not pending yet: the SVM's ack is not the mark's. */
+	colo_cmp_mark_note(&m, S, &svm_before);
+	CHECK(!(m.flags & COLO_CMP_F_ACK_SVM));
+	colo_cmp_mark_take(&m, &d.flow, marked);
+	d.flow.max_ack[P] = 2000;
+	colo_cmp_mark_commit(&m, &d.flow);
+	CHECK_EQ(d.flow.max_ack[S], 1000);
+	CHECK(d.flow.flags & COLO_CMP_F_ACK_SVM);
+}
+
+/* A mark before any ack (the handshake): the SVM has acknowledged nothing. */
+static void test_mark_commit_no_ack(void)
+{
+	static const u32 marked[2] = { 1, 1 };
+	struct colo_cmp_mark m = {};
+
+	d.flow.max_ack[S] = 77;
+	d.flow.flags = COLO_CMP_F_ACK_SVM | COLO_CMP_F_SEQ_KNOWN;
+	colo_cmp_mark_take(&m, &d.flow, marked);
+	colo_cmp_mark_commit(&m, &d.flow);
+	CHECK_EQ(d.flow.flags, 0);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
 } tests[] = {
 #define T(x) { #x, test_##x }
 	T(pvm_3_7_svm_10),
+	T(mark_hides_unmarked_heads),
+	T(mark_second_begin_adds),
+	T(mark_commit_acks_as_of_mark),
+	T(mark_commit_pvm_ack_at_mark),
+	T(mark_commit_no_ack),
 	T(pvm_10_svm_3_7),
 	T(overlapping_cuts),
 	T(exhaustive_equal),

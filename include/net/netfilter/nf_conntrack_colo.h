@@ -19,6 +19,7 @@
 /* Bits of colo_instance.flags */
 enum colo_instance_flag {
 	COLO_INST_CHECKPOINT_PENDING,	/* one request at a time */
+	COLO_INST_CHECKPOINT_BEGUN,	/* DO_CHECKPOINT will commit it */
 	COLO_INST_DEAD,			/* unlinked, being freed */
 };
 
@@ -120,7 +121,16 @@ struct colo_role_ops {
 	int	(*attach)(struct colo_instance *inst);
 	/* Free it; a primary releases every held packet first. */
 	void	(*detach)(struct colo_instance *inst);
-	/* A checkpoint completed: the SVM is a copy of the PVM. */
+	/*
+	 * Two-phase checkpoint: the VMs are stopped for a checkpoint; the
+	 * next @checkpoint commits it. Called again before the commit, it
+	 * begins afresh from what is held then.
+	 */
+	void	(*checkpoint_begin)(struct colo_instance *inst);
+	/*
+	 * A checkpoint completed: the SVM is a copy of the PVM (as of the
+	 * begin, if one came first).
+	 */
 	void	(*checkpoint)(struct colo_instance *inst);
 	/* The peer host is gone; inst->state is already FAILED_OVER. */
 	void	(*failover)(struct colo_instance *inst);
@@ -169,6 +179,8 @@ int colo_instance_destroy(struct net *net, u32 index,
 			  struct netlink_ext_ack *extack);
 int colo_instance_reset(struct net *net, u32 index,
 			struct netlink_ext_ack *extack);
+int colo_instance_checkpoint_begin(struct net *net, u32 index,
+				   struct netlink_ext_ack *extack);
 int colo_instance_checkpoint_done(struct net *net, u32 index,
 				  struct netlink_ext_ack *extack);
 int colo_instance_failover(struct net *net, u32 index,

@@ -27,9 +27,18 @@
  *   NFCOLO_DO_CHECKPOINT  INDEX. "A checkpoint has completed": the SVM is
  *                         now a copy of the PVM.
  *   NFCOLO_DO_FAILOVER    INDEX. The peer host is gone.
- *   NFCOLO_MSG_CHECKPOINT_BEGIN  INDEX. "A checkpoint has begun" (the VMs
- *                         are stopped): the DO_CHECKPOINT that follows
- *                         completes it. Kernels without it answer
+ *   NFCOLO_CHECKPOINT_BEGIN INDEX. "A checkpoint has begun" (the VMs
+ *                         are stopped, QEMU's STOP): a primary marks the
+ *                         packets it holds, on both sides. The
+ *                         DO_CHECKPOINT that follows commits it: only the
+ *                         marked packets are released (PVM) and freed
+ *                         (SVM), and what came after the mark is compared
+ *                         afresh against the SVM's output after the
+ *                         checkpoint. DO_CHECKPOINT without a begin
+ *                         releases everything (Xen libxl). A second begin
+ *                         before the commit marks again: what is held
+ *                         then. A secondary does nothing at the begin.
+ *                         EINVAL after failover. Kernels without it answer
  *                         EOPNOTSUPP; colo-qemu-agent then sends
  *                         DO_CHECKPOINT alone.
  *   NFCOLO_PROXY_GET      [INDEX]. doit: one instance; dump: all of them.
@@ -77,7 +86,7 @@ enum nfcolo_msg_types {
 	NFCOLO_PROXY_RESET,
 	NFCOLO_PROXY_DESTROY,
 	NFCOLO_PROXY_GET,
-	NFCOLO_MSG_CHECKPOINT_BEGIN,
+	NFCOLO_CHECKPOINT_BEGIN,
 	__NFCOLO_MSG_MAX
 };
 
@@ -178,6 +187,8 @@ enum nfcolo_stats {
 	NFCOLO_STATS_SVM_PKTS_NO_FLOW,	/* SVM: nothing held to match */
 	/* both roles */
 	NFCOLO_STATS_REQ_UNDELIVERED,	/* request lost on its way: asked again */
+	NFCOLO_STATS_CHECKPOINTS_BEGUN,	/* CHECKPOINT_BEGIN accepted */
+	NFCOLO_STATS_CHECKPOINTS_COMMITTED, /* DO_CHECKPOINT after a begin */
 	__NFCOLO_STATS_MAX
 };
 

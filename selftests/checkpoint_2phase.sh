@@ -1,0 +1,110 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The two-phase checkpoint on the primary (CHECKPOINT_BEGIN, then
+# DO_CHECKPOINT), driven by hand with coloctl on a persistent instance of
+# the COLO topology (lib/topology.sh). A UDP echo flow: the PVM's answer A
+# is held (the SVM's copy is dropped: a slow SVM); the checkpoint begins;
+# the PVM answers B, whose SVM copy waits in a plugged qdisc (the SVM's
+# output after the checkpoint, still on its way). The commit releases A
+# only; B stays held until the SVM's B comes, then matches and goes
+# without a checkpoint. DO_CHECKPOINT alone still releases everything, and
+# a begin after failover is refused.
+source "$(dirname "$0")/lib/guest.sh"
+source "$(dirname "$0")/lib/topology.sh"
+
+require_cmd socat tc python3 iptables
+load_colo_modules
+modprobe sch_plug 2>/dev/null || skip "no sch_plug (CONFIG_NET_SCH_PLUG)"
+topo_create
+topo_services
+tmp=$(mktemp -d)
+
+cleanup() {
+	[[ -n ${client:-} ]] && kill "$client" 2>/dev/null
+	[[ -n ${ctlfd:-} ]] && exec {ctlfd}>&-
+	topo_stop_services
+	rm -rf "$tmp"
+}
+
+pstat() { colo_stat "$TOPO_PRIMARY" 1 "$1"; }
+svm_drop() {	# svm_drop -I|-D: the SVM's UDP echo answers dropped or not
+	S iptables "$1" FORWARD -m physdev --physdev-in vif -p udp \
+		--sport $PORT_UDP -j DROP
+}
+# One UDP socket of the client: each line written to $ctl is sent to the
+# VM's echo service, each answer is appended to $tmp/got, one a line.
+ctl=$tmp/ctl
+mkfifo "$ctl"
+C python3 -u -c '
+import socket, sys, threading
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("", 40007))
+def rx():
+    with open(sys.argv[3], "a") as f:
+        while True:
+            f.write(s.recv(2048).decode() + "\n")
+            f.flush()
+threading.Thread(target=rx, daemon=True).start()
+for line in open(sys.argv[4]):
+    s.sendto(line.strip().encode(), (sys.argv[1], int(sys.argv[2])))
+' "$VM_IP4" $PORT_UDP "$tmp/got" "$ctl" &
+client=$!
+exec {ctlfd}>"$ctl"
+send() { echo "$1" >&"$ctlfd"; }
+got() { grep -qx "$1" "$tmp/got" 2>/dev/null; }
+
+topo_seccolo 1
+S "$COLOCTL" init 1 --mode secondary
+# Persistent, nobody answers requests: the checkpoints come from here only.
+P "$COLOCTL" init 1 --mode primary --timeout 600000
+topo_pmycolo 1
+
+send warmup
+check "the echo flow matches through the compare path" 'wait_until got warmup'
+
+svm_drop -I
+send one
+check "slow SVM: the PVM's answer 'one' is held" \
+	'wait_until test "$(pstat pvm_queue)" = 1'
+check "begin: accepted, counted as begun" \
+	'P "$COLOCTL" checkpoint-begin 1 && (($(pstat checkpoints_begun) == 1))'
+# The SVM's output from here on is its output after the checkpoint: it is
+# held on its way until after the commit.
+S tc qdisc add dev eth1 root plug limit 1000000
+svm_drop -D
+send two
+check "after the begin: the PVM's answer 'two' is held too" \
+	'wait_until test "$(pstat pvm_queue)" = 2'
+check "commit: accepted, counted as committed" \
+	'P "$COLOCTL" checkpoint 1 &&
+	 (($(pstat checkpoints_committed) == 1 && $(pstat checkpoints_done) == 1))'
+check "commit: the marked answer 'one' is released" 'wait_until got one'
+check "commit: the answer after the mark, 'two', is still held" \
+	'! got two && (($(pstat pvm_queue) == 1))'
+matched=$(pstat pkts_matched)
+S tc qdisc change dev eth1 root plug release_indefinite
+check "the SVM's 'two' comes: the PVM's 'two' matches it and is released" \
+	'wait_until got two && (($(pstat pkts_matched) == matched + 1))'
+check "nothing held, no checkpoint requested, nothing dropped" \
+	'(($(pstat pvm_queue) == 0 && $(pstat checkpoints_requested) == 0 &&
+	   $(pstat pkts_dropped) == 0))'
+S tc qdisc del dev eth1 root
+
+svm_drop -I
+send three
+check "one phase: the PVM's answer 'three' is held" \
+	'wait_until test "$(pstat pvm_queue)" = 1'
+check "one phase: DO_CHECKPOINT alone releases everything" \
+	'P "$COLOCTL" checkpoint 1 && wait_until got three &&
+	 (($(pstat pvm_queue) == 0))'
+check "one phase: counted done, not committed" \
+	'(($(pstat checkpoints_done) == 2 && $(pstat checkpoints_committed) == 1))'
+svm_drop -D
+
+P "$COLOCTL" failover 1
+check "begin after failover: refused with the kernel's reason" \
+	'! out=$(P "$COLOCTL" checkpoint-begin 1 2>&1) && [[ $out == *"failed over"* ]]'
+check "begin after failover: not counted" '(($(pstat checkpoints_begun) == 1))'
+
+ksft_exit
