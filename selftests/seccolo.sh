@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib/guest.sh"
 TOPO_FILE_MB=4
 source "$(dirname "$0")/lib/topology.sh"
 
-require_cmd tcpdump socat tc python3 openssl iptables ip6tables
+require_cmd tcpdump socat tc python3 openssl iptables ip6tables conntrack
 load_colo_modules
 topo_create
 topo_services
@@ -53,18 +53,31 @@ check "the client's ack and SACK blocks reach the SVM in its numbering" \
 	'python3 "$check_seq" sack "$tmp/pvm.pcap" "$tmp/svm.pcap" "$tmp/peer-in.pcap" "$tmp/peer-out.pcap" $VM_IP4 $PORT_FILE'
 
 # --- guest-opened: both VMs connect out from the same port ---
-# guest_opened PEER_ADDR LISTEN_SPEC PORT: the VMs send $small to the client
-# from port PORT + 31000.
+# svm_syn_seen FAMILY SPORT DPORT: the secondary's conntrack holds the flow
+# the SVM's SYN opened (SECCOLO saw that SYN before conntrack confirmed it).
+svm_syn_seen() {
+	S conntrack -L -f "$1" -p tcp 2>/dev/null |
+		grep -q " sport=$2 dport=$3 "
+}
+# guest_opened FAMILY PEER_ADDR LISTEN_SPEC PORT: the VMs send $small to the
+# client from port PORT + 31000.
 guest_opened() {
-	local addr=$1 listen=$2 port=$3 svm
+	local family=$1 addr=$2 listen=$3 port=$4 svm i
 	C timeout 30 socat -u "$listen:$port,reuseaddr" "CREATE:$tmp/up-$port" &
 	local server=$!
 	topo_wait_listen "$TOPO_CLIENT" "$port"
 	# The SVM's SYN first: the peer's SYN-ACK, mirrored, must find it.
+	# A real SVM runs behind the PVM too, and then the peer's SYN-ACK
+	# reaches it before its SYN (it diverges until a checkpoint); here
+	# the PVM starts once the secondary has seen the SVM's SYN, however
+	# long a loaded host takes to start the SVM's socat.
 	ip netns exec "$TOPO_SVM" timeout 20 socat -u "OPEN:$small" \
 		"$addr:$port,sourceport=$((port + 31000))" &
 	svm=$!
-	sleep 0.3
+	for i in $(seq 200); do
+		svm_syn_seen "$family" $((port + 31000)) "$port" && break
+		sleep 0.05
+	done
 	ip netns exec "$TOPO_PVM" timeout 20 socat -u "OPEN:$small" \
 		"$addr:$port,sourceport=$((port + 31000))"
 	wait "$server" || true
@@ -72,8 +85,8 @@ guest_opened() {
 }
 cap_start "$TOPO_PRIMARY" vif in "$tmp/pvm-g.pcap"
 cap_start "$TOPO_PRIMARY" eth1 in "$tmp/svm-g.pcap"
-guest_opened "TCP:$CLIENT_IP4" TCP-LISTEN 9000
-guest_opened "TCP6:[$CLIENT_IP6]" TCP6-LISTEN 9001
+guest_opened ipv4 "TCP:$CLIENT_IP4" TCP-LISTEN 9000
+guest_opened ipv6 "TCP6:[$CLIENT_IP6]" TCP6-LISTEN 9001
 cap_stop
 check "guest-opened: the peer receives the PVM's bytes" \
 	'cmp -s "$tmp/up-9000" "$small" && cmp -s "$tmp/up-9001" "$small"'
