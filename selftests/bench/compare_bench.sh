@@ -56,8 +56,8 @@ ip link add eth0 netns "$B_PVM" type veth peer name vif netns "$B_PRI"
 ip link add sink netns "$B_PVM" type veth peer name eth0 netns "$B_PRI"
 ip link add eth0 netns "$B_SVM" type veth peer name eth1 netns "$B_PRI"
 for dev in "$B_PVM eth0" "$B_PVM sink" "$B_PRI vif" "$B_PRI eth0" "$B_PRI eth1" "$B_SVM eth0"; do
-	set -- $dev
-	ip -n "$1" link set "$2" mtu 65000 up
+	read -r ns ifname <<<"$dev"
+	ip -n "$ns" link set "$ifname" mtu 65000 up
 done
 topo_br_netfilter "$B_PRI"
 topo_bridge "$B_PRI" br0 vif eth0
@@ -234,7 +234,8 @@ for n in ${BENCH_FLOWS:-1 100 10000 100000}; do
 			for (j in kv) { split(kv[j], f, "="); v[f[1]] = f[2] }
 			printf "%.2f", 1e6 * v["busy_ticks"] / v["hz"] / v["frames_in"]
 		}')"
-		pkts=$(sed 's/.*frames_in=\([0-9]*\).*/\1/' <<<"$line")
+		pkts=${line##*frames_in=}
+		pkts=${pkts%% *}
 	done
 	added=$(awk -v a="$pmycolo_us" -v b="$noproxy_us" 'BEGIN { printf "%.2f", a - b }')
 	base=${base:-$added}
