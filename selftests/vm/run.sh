@@ -143,7 +143,10 @@ qemu=(qemu-system-x86_64
 	# slub_debug=FZPU: sanity checks, red zones, poison and owner tracking
 	# on every slab, so that a use after free or an overrun in our modules
 	# is reported (and fails the run) where it happens.
-	-append "console=ttyS0 loglevel=5 panic=-1 edd=off rdinit=/init rcupdate.rcu_cpu_stall_timeout=60 watchdog_thresh=30 slub_debug=FZPU"
+	# no_timer_check: under a loaded host the timer check through the
+	# IO-APIC can miss its window and panic the boot ("IO-APIC + timer
+	# doesn't work!"); the emulated timer is known good.
+	-append "console=ttyS0 loglevel=5 panic=-1 edd=off rdinit=/init rcupdate.rcu_cpu_stall_timeout=60 watchdog_thresh=30 slub_debug=FZPU no_timer_check"
 	-fsdev "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap"
 	-device "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot"
 	-fsdev "local,id=results,path=$out,security_model=none"
