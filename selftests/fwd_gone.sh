@@ -20,11 +20,8 @@ cleanup() {
 	rm -rf "$tmp"
 }
 
-pstat() { colo_stat "$TOPO_PRIMARY" 1 "$1"; }
-
 topo_pmycolo 1
-colo_run "$TOPO_PRIMARY" 1 primary "$tmp/standin.log" --timeout 60000
-standin=$COLO_RUN_PID
+standin_start "$tmp/standin.log" --timeout 60000
 
 n=100
 ip netns exec "$TOPO_SECONDARY" python3 "$flood" eth1 udp 0 "$n"

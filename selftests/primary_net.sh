@@ -30,20 +30,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 
-pstat() { colo_stat "$TOPO_PRIMARY" 1 "$1"; }
-
-standin_start() {
-	colo_run "$TOPO_PRIMARY" 1 primary "$tmp/standin.log" "$@"
-	standin=$COLO_RUN_PID
-}
-
-standin_stop() {
-	kill "$standin"
-	wait "$standin" 2>/dev/null
-	standin=
-	wait_until eval '! P "$COLOCTL" status 1 >/dev/null 2>&1'
-}
-
 topo_seccolo 1
 S "$COLOCTL" init 1 --mode secondary
 # iptables-legacy's mangle table, hooked in before iptables-nft's: the
@@ -61,7 +47,7 @@ file=$(topo_file "$TOPO_FILE_MB")
 # IPv4 only: in this topology fragmented IPv6 does not reach the VMs even
 # without any COLO rule (the bridges' br_netfilter reassembly and
 # refragmentation on the way), so there is nothing to compare.
-standin_start --timeout 2000
+standin_start "$tmp/standin.log" --timeout 2000
 check "large ping through the pair (IPv4)" \
 	'C ping -q -c 3 -i 0.3 -W 5 -s 3000 $VM_IP4 >/dev/null'
 check "4 KB UDP echo through the pair (IPv4)" \
@@ -92,7 +78,7 @@ nftchain chain ip mangle colo_late prerouting 10
 nftchain chain ip6 mangle colo_late prerouting 10
 nftchain pmycolo ip mangle colo_late 1 eth1 $VM_IP4
 nftchain pmycolo ip6 mangle colo_late 1 eth1 $VM_IP6
-standin_start --timeout 2000
+standin_start "$tmp/standin.log" --timeout 2000
 released=$(pstat pkts_released)
 C timeout 60 socat -u "TCP:$VM_IP4:$PORT_FILE" "CREATE:$tmp/late4"
 C timeout 60 socat -u "TCP6:[$VM_IP6]:$PORT_FILE" "CREATE:$tmp/late6"
@@ -115,7 +101,7 @@ cat "$tmp/br.err"
 nftchain deltable bridge mangle
 
 # --- a held packet whose port leaves the bridge ---
-standin_start --timeout 60000
+standin_start "$tmp/standin.log" --timeout 60000
 S iptables -I FORWARD -m physdev --physdev-in vif -p tcp --sport $PORT_ECHO -j DROP
 C python3 "$reqresp" $VM_IP4 $PORT_ECHO 1 >/dev/null 2>&1 &
 rr=$!

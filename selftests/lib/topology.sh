@@ -270,3 +270,23 @@ colo_stat() {
 	ip netns exec "$1" "$COLOCTL" status "$2" --json |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats"][sys.argv[1]])' "$3"
 }
+
+# pstat NAME: one counter of primary instance 1.
+pstat() { colo_stat "$TOPO_PRIMARY" 1 "$1"; }
+
+# standin_start LOG [ARGS]: the hypervisor stand-in (coloctl run) owns
+# primary instance 1, with coloctl's INIT options ARGS; its pid is in
+# $standin. standin_stop: it exits, and its instance is torn down with it.
+standin_start() {
+	local log=$1
+	shift
+	colo_run "$TOPO_PRIMARY" 1 primary "$log" "$@" || return
+	standin=$COLO_RUN_PID
+}
+
+standin_stop() {
+	kill "$standin"
+	wait "$standin" 2>/dev/null
+	standin=
+	wait_until eval '! P "$COLOCTL" status 1 >/dev/null 2>&1'
+}
