@@ -200,8 +200,8 @@ static struct colo_instance *colo_instance_find_locked(struct net *net,
 
 	inst = xa_load(&colo_pernet(net)->instances, index);
 	if (!inst)
-		NL_SET_ERR_MSG_MOD(extack,
-				   "no proxy instance with this index in this network namespace");
+		COLO_SET_ERR_MSG(extack,
+				 "no proxy instance with this index in this network namespace");
 	return inst;
 }
 
@@ -321,8 +321,8 @@ int colo_instance_create(struct net *net,
 		/* A command that names the mode sets it; the owner stays. */
 		err = colo_instance_set_mode(cn, old, cfg->mode);
 		if (err)
-			NL_SET_ERR_MSG_MOD(extack,
-					   "cannot set up the data path of the instance");
+			COLO_SET_ERR_MSG(extack,
+					 "cannot set up the data path of the instance");
 		else if (cfg->adopt)
 			colo_instance_adopt(old, cfg->owner.sk);
 		goto out_unlock;
@@ -332,15 +332,15 @@ int colo_instance_create(struct net *net,
 			colo_instance_adopt(old, cfg->owner.sk);
 			err = 0;
 		} else {
-			NL_SET_ERR_MSG_MOD(extack,
-					   "a proxy instance with this index already exists in this network namespace");
+			COLO_SET_ERR_MSG(extack,
+					 "a proxy instance with this index already exists in this network namespace");
 			err = -EEXIST;
 		}
 		goto out_unlock;
 	}
 	if (cn->n_instances >= READ_ONCE(colo_max_instances)) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "this network namespace has as many proxy instances as it may (nf_conntrack_colo parameter max_instances): destroy one first");
+		COLO_SET_ERR_MSG(extack,
+				 "this network namespace has as many proxy instances as it may (nf_conntrack_colo parameter max_instances): destroy one first");
 		err = -ENOSPC;
 		goto out_unlock;
 	}
@@ -375,8 +375,8 @@ int colo_instance_create(struct net *net,
 	atomic_inc(&colo_instances_alive);
 	err = colo_role_attach(inst);
 	if (err) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "cannot set up the data path of the instance");
+		COLO_SET_ERR_MSG(extack,
+				 "cannot set up the data path of the instance");
 		/* The data path may have seen it: free after a grace period. */
 		xa_erase(&cn->instances, inst->index);
 		cn->n_instances--;
@@ -444,8 +444,8 @@ static int colo_op_reset(struct colo_net *cn, struct colo_instance *inst,
 	WRITE_ONCE(inst->generation, atomic_inc_return(&colo_generation));
 	err = colo_role_attach(inst);
 	if (err)
-		NL_SET_ERR_MSG_MOD(extack,
-				   "cannot set up the data path of the instance");
+		COLO_SET_ERR_MSG(extack,
+				 "cannot set up the data path of the instance");
 	return err;
 }
 
@@ -467,8 +467,8 @@ static int colo_op_checkpoint_begin(struct colo_net *cn,
 				    struct netlink_ext_ack *extack)
 {
 	if (inst->state != NFCOLO_STATE_ACTIVE) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "the instance has failed over: reset it to protect again");
+		COLO_SET_ERR_MSG(extack,
+				 "the instance has failed over: reset it to protect again");
 		return -EINVAL;
 	}
 	if (inst->role && inst->role->checkpoint_begin)
@@ -490,8 +490,8 @@ static int colo_op_checkpoint_done(struct colo_net *cn,
 				   struct netlink_ext_ack *extack)
 {
 	if (inst->state != NFCOLO_STATE_ACTIVE) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "the instance has failed over: reset it to protect again");
+		COLO_SET_ERR_MSG(extack,
+				 "the instance has failed over: reset it to protect again");
 		return -EINVAL;
 	}
 	/* Flows catch up with the checkpoint on their next packet. */
@@ -533,7 +533,7 @@ static int colo_op_failover(struct colo_net *cn, struct colo_instance *inst,
 			    struct netlink_ext_ack *extack)
 {
 	if (inst->state == NFCOLO_STATE_FAILED_OVER) {
-		NL_SET_ERR_MSG_MOD(extack, "the instance has already failed over");
+		COLO_SET_ERR_MSG(extack, "the instance has already failed over");
 		return -EALREADY;
 	}
 	colo_instance_fail_over(inst);

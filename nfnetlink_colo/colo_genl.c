@@ -58,7 +58,7 @@ static const struct nla_policy colo_genl_policy[NFCOLO_A_MAX + 1] = {
 static bool colo_nl_index(struct genl_info *info, u32 *index)
 {
 	if (GENL_REQ_ATTR_CHECK(info, NFCOLO_A_INDEX)) {
-		GENL_SET_ERR_MSG(info, "the instance index (NFCOLO_A_INDEX) is required");
+		COLO_SET_ERR_MSG(info->extack, "the instance index (NFCOLO_A_INDEX) is required");
 		return false;
 	}
 	*index = nla_get_u32(info->attrs[NFCOLO_A_INDEX]);
@@ -78,7 +78,7 @@ static int colo_nl_proxy_init(struct sk_buff *skb, struct genl_info *info)
 	if (!colo_nl_index(info, &cfg.index))
 		return -EINVAL;
 	if (GENL_REQ_ATTR_CHECK(info, NFCOLO_A_MODE)) {
-		GENL_SET_ERR_MSG(info, "the mode (primary or secondary) is required");
+		COLO_SET_ERR_MSG(info->extack, "the mode (primary or secondary) is required");
 		return -EINVAL;
 	}
 	cfg.mode = nla_get_u8(attrs[NFCOLO_A_MODE]);
@@ -88,11 +88,11 @@ static int colo_nl_proxy_init(struct sk_buff *skb, struct genl_info *info)
 	if (cfg.mode != NFCOLO_MODE_PRIMARY &&
 	    (attrs[NFCOLO_A_COMPARE_TIMEOUT_MS] || attrs[NFCOLO_A_QUEUE_LIMIT] ||
 	     attrs[NFCOLO_A_FLOW_LIMIT])) {
-		NL_SET_ERR_MSG_ATTR(info->extack,
-				    attrs[NFCOLO_A_COMPARE_TIMEOUT_MS] ?:
-				    attrs[NFCOLO_A_QUEUE_LIMIT] ?:
-				    attrs[NFCOLO_A_FLOW_LIMIT],
-				    "compare timeout, queue limit and flow limit apply to a primary instance only");
+		COLO_SET_ERR_MSG_ATTR(info->extack,
+				      attrs[NFCOLO_A_COMPARE_TIMEOUT_MS] ?:
+				      attrs[NFCOLO_A_QUEUE_LIMIT] ?:
+				      attrs[NFCOLO_A_FLOW_LIMIT],
+				      "compare timeout, queue limit and flow limit apply to a primary instance only");
 		return -EINVAL;
 	}
 	if (attrs[NFCOLO_A_COMPARE_TIMEOUT_MS])
@@ -221,7 +221,8 @@ static int colo_nl_proxy_get(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	inst = colo_instance_get(genl_info_net(info), index);
 	if (!inst) {
-		GENL_SET_ERR_MSG(info, "no proxy instance with this index in this netns");
+		COLO_SET_ERR_MSG(info->extack,
+				 "no proxy instance with this index in this network namespace");
 		return -ENOENT;
 	}
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);

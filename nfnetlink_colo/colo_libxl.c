@@ -118,15 +118,15 @@ static int colo_libxl_owned_op(struct net *net, u32 portid,
 
 	inst = colo_instance_get(net, portid);
 	if (!inst) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "no instance with this index: send COLO_PROXY_INIT first");
+		COLO_SET_ERR_MSG(extack,
+				 "no instance with this index: send COLO_PROXY_INIT first");
 		return -ENOENT;
 	}
 	mine = colo_libxl_owns(inst, portid);
 	colo_instance_put(inst);
 	if (!mine) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "the instance with this index belongs to another control socket");
+		COLO_SET_ERR_MSG(extack,
+				 "the instance with this index belongs to another control socket");
 		return -EPERM;
 	}
 	return op(net, portid, extack);
@@ -166,8 +166,8 @@ static int colo_libxl_query(struct net *net, u32 portid,
 
 	inst = colo_instance_get(net, portid);
 	if (!inst) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "no instance with this index: send COLO_PROXY_INIT first");
+		COLO_SET_ERR_MSG(extack,
+				 "no instance with this index: send COLO_PROXY_INIT first");
 		return -ENOENT;
 	}
 	pending = test_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags);
@@ -196,8 +196,8 @@ static int colo_libxl_handle(struct sk_buff *skb, const struct nlmsghdr *nlh,
 	u32 portid = NETLINK_CB(skb).portid;
 
 	if (portid < NFCOLO_INDEX_MIN || portid > NFCOLO_INDEX_MAX) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "bind the socket to a port id 1..65535: it is the instance index");
+		COLO_SET_ERR_MSG(extack,
+				 "bind the socket to a port id 1..65535: it is the instance index");
 		return -EINVAL;
 	}
 	if (nlh->nlmsg_type == COLO_QUERY_CHECKPOINT)
@@ -205,12 +205,12 @@ static int colo_libxl_handle(struct sk_buff *skb, const struct nlmsghdr *nlh,
 
 	if (nlh->nlmsg_type < COLO_QUERY_CHECKPOINT ||
 	    nlh->nlmsg_type > COLO_PROXY_RESET) {
-		NL_SET_ERR_MSG_MOD(extack, "unknown message type");
+		COLO_SET_ERR_MSG(extack, "unknown message type");
 		return -EOPNOTSUPP;
 	}
 	if (!netlink_net_capable(skb, CAP_NET_ADMIN)) {
-		NL_SET_ERR_MSG_MOD(extack,
-				   "needs CAP_NET_ADMIN in the network namespace's user namespace");
+		COLO_SET_ERR_MSG(extack,
+				 "needs CAP_NET_ADMIN in the network namespace's user namespace");
 		return -EPERM;
 	}
 	switch (nlh->nlmsg_type) {

@@ -55,6 +55,29 @@ def missing_mode():
                  errno.EINVAL, "mode")
 
 
+def one_voice():
+    """Every extack message of the COLO modules starts with "colo: "."""
+    msgs = [
+        expect_error(lambda: s.colo("PROXY_GET"), errno.EINVAL, "index"),
+        expect_error(lambda: s.colo("PROXY_INIT", u32(A["INDEX"], 3)),
+                     errno.EINVAL, "mode"),
+        expect_error(lambda: s.colo("PROXY_GET", u32(A["INDEX"], 4321)),
+                     errno.ENOENT),
+        expect_error(lambda: s.colo("DO_FAILOVER", u32(A["INDEX"], 4321)),
+                     errno.ENOENT),
+        expect_error(lambda: init(3, mode=MODE_SECONDARY,
+                                  extra=u32(A["FLOW_LIMIT"], 1024)),
+                     errno.EINVAL, "primary"),
+    ]
+    init(3)
+    try:
+        msgs.append(expect_error(lambda: init(3), errno.EEXIST))
+    finally:
+        destroy(3)
+    for msg in msgs:
+        assert msg.startswith("colo: "), msg
+
+
 def out_of_range():
     expect_error(lambda: init(0), errno.ERANGE)
     expect_error(lambda: init(0x10000), errno.ERANGE)
@@ -218,6 +241,7 @@ def random_requests():
 check("missing index is rejected with a message, for every command",
       missing_index)
 check("missing mode is rejected with a message", missing_mode)
+check("every message of ours starts with \"colo: \"", one_voice)
 check("out-of-range index, mode, timeout, queue limit: ERANGE",
       out_of_range)
 check("unknown flag bits: EINVAL", bad_flags)

@@ -16,6 +16,14 @@
 #include <net/netfilter/nf_conntrack.h>
 #include <linux/netfilter/nfnetlink_colo.h>
 
+/*
+ * Every extack message of the COLO modules starts with "colo: ", whichever
+ * module sets it: one voice for the user of coloctl or libxl.
+ */
+#define COLO_SET_ERR_MSG(extack, msg)	NL_SET_ERR_MSG(extack, "colo: " msg)
+#define COLO_SET_ERR_MSG_ATTR(extack, attr, msg) \
+	NL_SET_ERR_MSG_ATTR(extack, attr, "colo: " msg)
+
 /* Bits of colo_instance.flags */
 enum colo_instance_flag {
 	COLO_INST_CHECKPOINT_PENDING,	/* one request at a time */
