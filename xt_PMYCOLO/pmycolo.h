@@ -2,12 +2,13 @@
 /*
  * xt_PMYCOLO internals: how the primary host holds, captures and compares.
  *
+ * The netfilter glue:
  * pmycolo_target.c	the iptables target (PVM side) and module glue
- * pmycolo_parse.c	flow key and comparator view of an IP packet
- * pmycolo_queue.c	per-instance queues, worker thread, release
- * pmycolo_flow.c	per-instance flow table: lookup, limit, idle expiry
  * pmycolo_net.c	per-netns hooks: the hold hook and the capture of
  *			the SVM's output on the forward device
+ * The engine (pmycolo_engine.h lists its files) and its helpers:
+ * pmycolo_flow.c	per-instance flow table: lookup, limit, idle expiry
+ * pmycolo_parse.c	flow key and comparator view of an IP packet
  * pmycolo_defrag.c	reassembly of the SVM's IP fragments
  */
 #ifndef _PMYCOLO_H
@@ -105,7 +106,5 @@ void pmycolo_net_exit(void);
 
 /* Serialises rule (un)registration, device events and instance lists. */
 extern struct mutex pmycolo_mutex;
-void pmycolo_inst_link(struct pmycolo_inst *pi);
-void pmycolo_inst_unlink(struct pmycolo_inst *pi);
 
 #endif /* _PMYCOLO_H */

@@ -258,7 +258,7 @@ struct nf_conn_colo {
 	u32	checkpoint_epoch; /* of the instance, last seen by the flow */
 	/*
 	 * The secondary's. The primary keeps its flows in a table of its own,
-	 * keyed by the VM's output tuple (see xt_PMYCOLO/pmycolo_queue.c).
+	 * keyed by the VM's output tuple (see xt_PMYCOLO/pmycolo_flow.c).
 	 */
 	struct {
 		u32	isn_svm;
