@@ -64,7 +64,13 @@ u32 pmycolo_cmp_bytes(const struct colo_cmp_pkt *p, u32 poff,
 /* Per-instance state of the primary role (colo_instance.role_data). */
 struct pmycolo_inst;
 
-extern const struct colo_role_ops pmycolo_role;
+/*
+ * The engine's registration: the role, plugged into every primary instance,
+ * and @reinject, how a released PVM packet continues (pmycolo_reinject()).
+ */
+int pmycolo_engine_init(bool (*reinject)(struct nf_queue_entry *entry,
+					 bool drop));
+void pmycolo_engine_exit(void);
 
 /* Data path, under RCU. Return NF_STOLEN when the packet was taken. */
 unsigned int pmycolo_hold_pvm(struct colo_instance *inst,
@@ -80,9 +86,10 @@ void pmycolo_drop_dev(struct net *net, const struct net_device *dev);
 
 /*
  * Continue a held PVM packet after the hold hook; drop: free it. False if
- * it was dropped (asked to, or its bridge ports are no longer ports).
+ * it was dropped (asked to, or its bridge ports are no longer ports). The
+ * glue gives it to the engine at pmycolo_engine_init().
  */
-bool pmycolo_reinject(struct pmycolo_pkt *pkt, bool drop);
+bool pmycolo_reinject(struct nf_queue_entry *entry, bool drop);
 
 /* The target asks the hold hook, last in PRE_ROUTING, to hold @skb. */
 void pmycolo_mark_hold(struct sk_buff *skb, u32 index);

@@ -64,6 +64,8 @@ struct pmycolo_inst {
 	struct rcu_head		rcu;
 };
 
+extern const struct colo_role_ops pmycolo_role;
+
 /* Under pi->lock: publish the queue depths. */
 static inline void pmycolo_gauges(struct pmycolo_inst *pi)
 {
@@ -78,7 +80,10 @@ void pmycolo_event(struct colo_event *ev, u8 reason,
 void pmycolo_request(struct pmycolo_inst *pi, const struct colo_event *ev);
 void pmycolo_request_again(struct pmycolo_inst *pi);
 
-/* pmycolo_release.c: under release_mutex, outside pi->lock. */
+/* pmycolo_release.c */
+void pmycolo_release_init(bool (*reinject)(struct nf_queue_entry *entry,
+					   bool drop));
+/* Under release_mutex, outside pi->lock: packets taken off the queues. */
 void pmycolo_release_list(struct pmycolo_inst *pi, struct list_head *release,
 			  bool drop);
 void pmycolo_free_list(struct pmycolo_inst *pi, struct list_head *freeq,

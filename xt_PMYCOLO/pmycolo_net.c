@@ -202,9 +202,8 @@ static bool pmycolo_ports_valid(const struct nf_queue_entry *entry)
 	return true;
 }
 
-bool pmycolo_reinject(struct pmycolo_pkt *pkt, bool drop)
+bool pmycolo_reinject(struct nf_queue_entry *entry, bool drop)
 {
-	struct nf_queue_entry *entry = &pkt->entry;
 	int index;
 
 	if (drop || !pmycolo_ports_valid(entry)) {

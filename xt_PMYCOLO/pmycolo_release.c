@@ -8,6 +8,16 @@
 #include <linux/netdevice.h>
 #include "pmycolo_engine.h"
 
+/* The glue's continuation of a held PVM packet: set before any instance. */
+static bool (*pmycolo_continue)(struct nf_queue_entry *entry, bool drop)
+	__read_mostly;
+
+void pmycolo_release_init(bool (*reinject)(struct nf_queue_entry *entry,
+					   bool drop))
+{
+	pmycolo_continue = reinject;
+}
+
 void pmycolo_release_list(struct pmycolo_inst *pi, struct list_head *release,
 			  bool drop)
 {
@@ -19,7 +29,7 @@ void pmycolo_release_list(struct pmycolo_inst *pi, struct list_head *release,
 	list_for_each_entry_safe(pkt, tmp, release, entry.list) {
 		list_del(&pkt->entry.list);
 		len = pkt->entry.skb->len;
-		if (pmycolo_reinject(pkt, drop)) {
+		if (pmycolo_continue(&pkt->entry, drop)) {
 			n++;
 			bytes += len;
 		} else {

@@ -191,3 +191,15 @@ const struct colo_role_ops pmycolo_role = {
 	.checkpoint	= pmycolo_checkpoint,
 	.failover	= pmycolo_failover,
 };
+
+int pmycolo_engine_init(bool (*reinject)(struct nf_queue_entry *entry,
+					 bool drop))
+{
+	pmycolo_release_init(reinject);
+	return colo_role_register(&pmycolo_role);
+}
+
+void pmycolo_engine_exit(void)
+{
+	colo_role_unregister(&pmycolo_role);
+}

@@ -108,16 +108,16 @@ static int __init pmycolo_tg_init(void)
 	err = pmycolo_net_init();
 	if (err)
 		return err;
-	err = colo_role_register(&pmycolo_role);
+	err = pmycolo_engine_init(pmycolo_reinject);
 	if (err)
 		goto err_net;
 	err = xt_register_target(&pmycolo_tg_reg);
 	if (err)
-		goto err_role;
+		goto err_engine;
 	return 0;
 
-err_role:
-	colo_role_unregister(&pmycolo_role);
+err_engine:
+	pmycolo_engine_exit();
 err_net:
 	pmycolo_net_exit();
 	return err;
@@ -126,7 +126,7 @@ err_net:
 static void __exit pmycolo_tg_exit(void)
 {
 	xt_unregister_target(&pmycolo_tg_reg);
-	colo_role_unregister(&pmycolo_role);
+	pmycolo_engine_exit();
 	pmycolo_net_exit();
 }
 
