@@ -79,7 +79,10 @@ unsigned int pmycolo_hold_pvm(struct colo_instance *inst,
 unsigned int pmycolo_capture_svm(struct colo_instance *inst,
 				 struct sk_buff *skb, u8 family);
 
-/* Release every held packet of the namespace's instances (rules going). */
+/*
+ * Release every held packet of the namespace's instances (its last rule is
+ * going). Process context.
+ */
 void pmycolo_flush_net(struct net *net);
 /* A device is going down: drop held packets that refer to it. */
 void pmycolo_drop_dev(struct net *net, const struct net_device *dev);
@@ -110,8 +113,5 @@ int pmycolo_net_get(struct net *net, const char *fwd_dev, u32 index);
 void pmycolo_net_put(struct net *net, const char *fwd_dev);
 int pmycolo_net_init(void);
 void pmycolo_net_exit(void);
-
-/* Serialises rule (un)registration, device events and instance lists. */
-extern struct mutex pmycolo_mutex;
 
 #endif /* _PMYCOLO_H */

@@ -45,7 +45,7 @@
 struct pmycolo_inst {
 	struct colo_instance	*inst;		/* owns us */
 	struct net		*net;
-	struct list_head	net_node;	/* pmycolo_insts.c */
+	struct list_head	net_node;	/* pmycolo_insts.lock */
 	spinlock_t		lock;		/* everything below */
 	bool			dead;
 	/* A checkpoint is still wanted: asked again every tick. */
@@ -96,7 +96,9 @@ void pmycolo_inst_drop_dev(struct pmycolo_inst *pi,
 /* pmycolo_worker.c: the instance's worker thread. */
 int pmycolo_worker(void *data);
 
-/* pmycolo_insts.c */
+/* pmycolo_insts.c: the namespaces' lists, registered first. */
+int pmycolo_insts_init(void);
+void pmycolo_insts_exit(void);
 void pmycolo_inst_link(struct pmycolo_inst *pi);
 void pmycolo_inst_unlink(struct pmycolo_inst *pi);
 

@@ -50,8 +50,8 @@
 #include <net/netns/generic.h>
 #include "pmycolo.h"
 
-/* Rule (un)registration, device events, the list of instances. */
-DEFINE_MUTEX(pmycolo_mutex);
+/* Rule (un)registration, device events. */
+static DEFINE_MUTEX(pmycolo_mutex);
 
 /* A forward device named by rules, and the instance its packets go to. */
 struct pmycolo_fwd {

@@ -195,11 +195,22 @@ const struct colo_role_ops pmycolo_role = {
 int pmycolo_engine_init(bool (*reinject)(struct nf_queue_entry *entry,
 					 bool drop))
 {
+	int err;
+
 	pmycolo_release_init(reinject);
-	return colo_role_register(&pmycolo_role);
+	err = pmycolo_insts_init();
+	if (err)
+		return err;
+	/* Attaches the role to the primary instances that exist already. */
+	err = colo_role_register(&pmycolo_role);
+	if (err)
+		pmycolo_insts_exit();
+	return err;
 }
 
 void pmycolo_engine_exit(void)
 {
+	/* Detaches every instance: the lists are empty then. */
 	colo_role_unregister(&pmycolo_role);
+	pmycolo_insts_exit();
 }

@@ -105,29 +105,33 @@ static int __init pmycolo_tg_init(void)
 {
 	int err;
 
-	err = pmycolo_net_init();
-	if (err)
-		return err;
+	/*
+	 * The engine first: the glue's device events call it, down to the
+	 * last replayed by the notifier's unregistration.
+	 */
 	err = pmycolo_engine_init(pmycolo_reinject);
 	if (err)
-		goto err_net;
-	err = xt_register_target(&pmycolo_tg_reg);
+		return err;
+	err = pmycolo_net_init();
 	if (err)
 		goto err_engine;
+	err = xt_register_target(&pmycolo_tg_reg);
+	if (err)
+		goto err_net;
 	return 0;
 
-err_engine:
-	pmycolo_engine_exit();
 err_net:
 	pmycolo_net_exit();
+err_engine:
+	pmycolo_engine_exit();
 	return err;
 }
 
 static void __exit pmycolo_tg_exit(void)
 {
 	xt_unregister_target(&pmycolo_tg_reg);
-	pmycolo_engine_exit();
 	pmycolo_net_exit();
+	pmycolo_engine_exit();
 }
 
 module_init(pmycolo_tg_init);
