@@ -277,14 +277,13 @@ struct nf_conn_colo *nf_ct_colo_find(const struct nf_conn *ct);
 int nf_ct_colo_hooks_get(struct net *net);
 void nf_ct_colo_hooks_put(struct net *net);
 
-struct xt_tgchk_param;
-struct xt_tgdtor_param;
 /*
- * A COLO target's checkentry and destroy: index check, conntrack, hooks,
- * and the mode (enum nfcolo_mode) its rules give index @index.
+ * A COLO rule's insertion and removal, whatever its front end: index check,
+ * conntrack, hooks, and the mode (enum nfcolo_mode) its rules give index
+ * @index.
  */
-int colo_target_check(const struct xt_tgchk_param *par, const char *target,
-		      u8 mode, u32 index, u32 reserved);
-void colo_target_destroy(const struct xt_tgdtor_param *par, u32 index);
+int colo_target_check(struct net *net, u8 family, u32 index, u8 mode,
+		      const char *target);
+void colo_target_destroy(struct net *net, u8 family, u32 index);
 
 #endif /* _NF_CONNTRACK_COLO_H */
