@@ -12,6 +12,23 @@
 #include <linux/module.h>
 #include "colo_internal.h"
 
+/**
+ * colo_target_check() - take what a COLO rule needs, at its insertion
+ * @net: the rule's network namespace
+ * @family: the rule's family (NFPROTO_IPV4 or NFPROTO_IPV6)
+ * @index: the instance the rule names
+ * @mode: the mode the rule gives @index (enum nfcolo_mode)
+ * @target: the rule's name, for the kernel log ("PMYCOLO")
+ *
+ * Checks @index, takes conntrack for @family and the core's flow hooks in
+ * @net, and counts the rule in the modes of @net's indexes: the first rule
+ * for @index settles the mode of an instance whose mode is unset, and a
+ * rule of the other mode is refused. Process context; takes colo_mutex.
+ * colo_target_destroy() gives everything back.
+ *
+ * Return: 0, or a negative errno: -EINVAL for a bad index, -EEXIST when
+ * rules of the other mode use @index.
+ */
 int colo_target_check(struct net *net, u8 family, u32 index, u8 mode,
 		      const char *target)
 {
@@ -46,6 +63,14 @@ err_netns:
 }
 EXPORT_SYMBOL_GPL(colo_target_check);
 
+/**
+ * colo_target_destroy() - give back what colo_target_check() took
+ * @net: the rule's network namespace
+ * @family: the rule's family, as given to colo_target_check()
+ * @index: the instance the rule names
+ *
+ * Process context; takes colo_mutex.
+ */
 void colo_target_destroy(struct net *net, u8 family, u32 index)
 {
 	colo_rule_mode_put(net, index);
