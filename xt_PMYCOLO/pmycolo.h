@@ -72,7 +72,10 @@ int pmycolo_engine_init(bool (*reinject)(struct nf_queue_entry *entry,
 					 bool drop));
 void pmycolo_engine_exit(void);
 
-/* Data path, under RCU. Return NF_STOLEN when the packet was taken. */
+/*
+ * Data path, under RCU: the hook's verdict. NF_STOLEN when the packet was
+ * taken; NF_ACCEPT lets a PVM packet pass unheld, NF_DROP drops it.
+ */
 unsigned int pmycolo_hold_pvm(struct colo_instance *inst,
 			      struct sk_buff *skb,
 			      const struct nf_hook_state *state);

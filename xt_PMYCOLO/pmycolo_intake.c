@@ -8,7 +8,6 @@
 
 #include <linux/slab.h>
 #include <linux/netfilter_bridge.h>
-#include <linux/netfilter/x_tables.h>
 #include "pmycolo_engine.h"
 
 /*
@@ -253,7 +252,7 @@ unsigned int pmycolo_hold_pvm(struct colo_instance *inst,
 
 	if (!pi || READ_ONCE(inst->state) != NFCOLO_STATE_ACTIVE ||
 	    skb_sk_is_prefetched(skb))
-		return XT_CONTINUE;
+		return NF_ACCEPT;
 
 	pkt = kmalloc(sizeof(*pkt), GFP_ATOMIC);
 	if (!pkt)
@@ -261,7 +260,7 @@ unsigned int pmycolo_hold_pvm(struct colo_instance *inst,
 	if (pmycolo_parse(skb, state->pf, &key, pkt)) {
 		/* Nothing we can compare: let it be. */
 		kfree(pkt);
-		return XT_CONTINUE;
+		return NF_ACCEPT;
 	}
 	if (skb_dst(skb) && !skb_dst_force(skb)) {
 		kfree(pkt);
@@ -284,7 +283,7 @@ unsigned int pmycolo_hold_pvm(struct colo_instance *inst,
 		return NF_STOLEN;
 	nf_queue_entry_free(&pkt->entry);
 	if (err == -ESHUTDOWN)
-		return XT_CONTINUE;
+		return NF_ACCEPT;
 	if (err == -ENOBUFS)
 		pmycolo_warn_full(inst, COLO_CMP_PVM);
 drop:

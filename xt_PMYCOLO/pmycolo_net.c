@@ -125,13 +125,7 @@ static unsigned int pmycolo_hold_hook(void *priv, struct sk_buff *skb,
 	inst = colo_instance_lookup_rcu(state->net, index);
 	if (!inst || inst->mode != NFCOLO_MODE_PRIMARY)
 		return NF_ACCEPT;
-	switch (pmycolo_hold_pvm(inst, skb, state)) {
-	case NF_STOLEN:
-		return NF_STOLEN;
-	case NF_DROP:
-		return NF_DROP;
-	}
-	return NF_ACCEPT;
+	return pmycolo_hold_pvm(inst, skb, state);
 }
 
 static const struct nf_hook_ops pmycolo_hold_ops[] = {
