@@ -69,6 +69,15 @@ static struct nf_conntrack_helper colo_helper __read_mostly = {
 	.tuple.src.l3num = NFPROTO_UNSPEC,
 };
 
+/**
+ * nf_ct_colo_find() - the COLO state of a conntrack entry
+ * @ct: the conntrack entry
+ *
+ * The state lives in the data area of the conntrack helper extension that
+ * the core's PRE_ROUTING hook adds to new bridged flows. Packet context.
+ *
+ * Return: the flow's COLO state, or NULL if the flow is not COLO-tracked.
+ */
 struct nf_conn_colo *nf_ct_colo_find(const struct nf_conn *ct)
 {
 	struct nf_conn_help *help = nfct_help(ct);
@@ -131,6 +140,16 @@ static const struct nf_hook_ops colo_flow_hook_ops[] = {
 	},
 };
 
+/**
+ * nf_ct_colo_hooks_get() - tag new conntrack entries of a namespace
+ * @net: the network namespace
+ *
+ * Registers, for the first user in @net, the hooks that give new bridged
+ * conntrack entries COLO state and a seqadj area. Each call is balanced by
+ * nf_ct_colo_hooks_put(). Process context; takes colo_mutex.
+ *
+ * Return: 0, or the negative errno of the hook registration.
+ */
 int nf_ct_colo_hooks_get(struct net *net)
 {
 	struct colo_net *cn = colo_pernet(net);
@@ -147,6 +166,13 @@ int nf_ct_colo_hooks_get(struct net *net)
 }
 EXPORT_SYMBOL_GPL(nf_ct_colo_hooks_get);
 
+/**
+ * nf_ct_colo_hooks_put() - give back a reference of nf_ct_colo_hooks_get()
+ * @net: the network namespace
+ *
+ * The last user's call unregisters the hooks. Process context; takes
+ * colo_mutex.
+ */
 void nf_ct_colo_hooks_put(struct net *net)
 {
 	struct colo_net *cn = colo_pernet(net);

@@ -67,6 +67,13 @@ static void colo_instance_free_rcu(struct rcu_head *head)
 	atomic_dec(&colo_instances_alive);
 }
 
+/**
+ * colo_instance_put() - drop a reference to an instance
+ * @inst: the instance, from colo_instance_get() or colo_instance_next()
+ *
+ * The last reference frees the instance after an RCU grace period. Any
+ * context.
+ */
 void colo_instance_put(struct colo_instance *inst)
 {
 	if (refcount_dec_and_test(&inst->refcnt))
@@ -74,12 +81,31 @@ void colo_instance_put(struct colo_instance *inst)
 }
 EXPORT_SYMBOL_GPL(colo_instance_put);
 
+/**
+ * colo_instance_lookup_rcu() - find an instance from the data path
+ * @net: the network namespace
+ * @index: the instance's index
+ *
+ * The caller holds the RCU read lock; no reference is taken, so the
+ * instance may be unlinked meanwhile, and is valid until rcu_read_unlock().
+ *
+ * Return: the instance, or NULL if @net has none of @index.
+ */
 struct colo_instance *colo_instance_lookup_rcu(struct net *net, u32 index)
 {
 	return xa_load(&colo_pernet(net)->instances, index);
 }
 EXPORT_SYMBOL_GPL(colo_instance_lookup_rcu);
 
+/**
+ * colo_instance_get() - find an instance and take a reference to it
+ * @net: the network namespace
+ * @index: the instance's index
+ *
+ * Any context. Drop the reference with colo_instance_put().
+ *
+ * Return: the instance, or NULL if @net has none of @index.
+ */
 struct colo_instance *colo_instance_get(struct net *net, u32 index)
 {
 	struct colo_instance *inst;
@@ -93,6 +119,17 @@ struct colo_instance *colo_instance_get(struct net *net, u32 index)
 }
 EXPORT_SYMBOL_GPL(colo_instance_get);
 
+/**
+ * colo_instance_next() - the next instance of a namespace, for dumps
+ * @net: the network namespace
+ * @index: in: the first index to look at; out: the index found
+ *
+ * Any context. Drop the reference with colo_instance_put(), and go on
+ * from *@index + 1.
+ *
+ * Return: a referenced instance whose index is at least *@index, or NULL
+ * when there is none.
+ */
 struct colo_instance *colo_instance_next(struct net *net, u32 *index)
 {
 	struct colo_net *cn = colo_pernet(net);
@@ -303,6 +340,20 @@ void colo_rule_mode_put(struct net *net, u32 index)
 	mutex_unlock(&colo_mutex);
 }
 
+/**
+ * colo_instance_create() - create a COLO proxy instance
+ * @net: the network namespace the instance lives in
+ * @cfg: its index, mode, owner and limits
+ * @extack: where to say why a request was refused
+ *
+ * Creates instance @cfg->index and attaches the role of its mode. An
+ * instance of that index whose mode is unset takes @cfg->mode instead. With
+ * @cfg->adopt, an instance of the same owner port and protocol is taken
+ * over by @cfg->owner.sk. Process context; takes colo_mutex.
+ *
+ * Return: 0, or a negative errno: -EEXIST if the index is taken, -ENOSPC
+ * at the namespace's instance limit, -ENOMEM.
+ */
 int colo_instance_create(struct net *net,
 			 const struct colo_instance_config *cfg,
 			 struct netlink_ext_ack *extack)
@@ -423,6 +474,17 @@ static int colo_op_destroy(struct colo_net *cn, struct colo_instance *inst,
 	return 0;
 }
 
+/**
+ * colo_instance_destroy() - tear down a COLO proxy instance
+ * @net: the network namespace
+ * @index: the instance's index
+ * @extack: where to say why a request was refused
+ *
+ * Unlinks the instance and detaches its role: a primary releases every
+ * packet it holds. Process context; takes colo_mutex.
+ *
+ * Return: 0, or -ENOENT if @net has no instance @index.
+ */
 int colo_instance_destroy(struct net *net, u32 index,
 			  struct netlink_ext_ack *extack)
 {
@@ -449,6 +511,19 @@ static int colo_op_reset(struct colo_net *cn, struct colo_instance *inst,
 	return err;
 }
 
+/**
+ * colo_instance_reset() - start an instance afresh
+ * @net: the network namespace
+ * @index: the instance's index
+ * @extack: where to say why a request was refused
+ *
+ * Detaches the role, clears the counters and the checkpoint state, makes
+ * the instance active again (after a failover too) and attaches the role
+ * anew. Flows claimed before keep their offsets but are left alone.
+ * Process context; takes colo_mutex.
+ *
+ * Return: 0, -ENOENT if @net has no instance @index, or the role's error.
+ */
 int colo_instance_reset(struct net *net, u32 index,
 			struct netlink_ext_ack *extack)
 {
@@ -478,6 +553,19 @@ static int colo_op_checkpoint_begin(struct colo_net *cn,
 	return 0;
 }
 
+/**
+ * colo_instance_checkpoint_begin() - the first phase of a checkpoint
+ * @net: the network namespace
+ * @index: the instance's index
+ * @extack: where to say why a request was refused
+ *
+ * The VMs are stopped for a checkpoint (QEMU's STOP): the role marks what
+ * it holds, and colo_instance_checkpoint_done() commits. Process context;
+ * takes colo_mutex.
+ *
+ * Return: 0, -ENOENT if @net has no instance @index, or -EINVAL if it has
+ * failed over.
+ */
 int colo_instance_checkpoint_begin(struct net *net, u32 index,
 				   struct netlink_ext_ack *extack)
 {
@@ -512,6 +600,20 @@ static int colo_op_checkpoint_done(struct colo_net *cn,
 	return 0;
 }
 
+/**
+ * colo_instance_checkpoint_done() - a checkpoint completed
+ * @net: the network namespace
+ * @index: the instance's index
+ * @extack: where to say why a request was refused
+ *
+ * The SVM is now a copy of the PVM (as of the begin, if one came): the
+ * role releases what the checkpoint covers, flows catch up with the new
+ * epoch, and a new checkpoint request may be made. Process context; takes
+ * colo_mutex.
+ *
+ * Return: 0, -ENOENT if @net has no instance @index, or -EINVAL if it has
+ * failed over.
+ */
 int colo_instance_checkpoint_done(struct net *net, u32 index,
 				  struct netlink_ext_ack *extack)
 {
@@ -540,6 +642,19 @@ static int colo_op_failover(struct colo_net *cn, struct colo_instance *inst,
 	return 0;
 }
 
+/**
+ * colo_instance_failover() - the peer host is gone
+ * @net: the network namespace
+ * @index: the instance's index
+ * @extack: where to say why a request was refused
+ *
+ * Marks the instance failed over and lets its role stop comparing: a
+ * primary releases what it holds, a secondary keeps its offsets. Process
+ * context; takes colo_mutex.
+ *
+ * Return: 0, -ENOENT if @net has no instance @index, or -EALREADY if it
+ * has failed over already.
+ */
 int colo_instance_failover(struct net *net, u32 index,
 			   struct netlink_ext_ack *extack)
 {
@@ -547,16 +662,22 @@ int colo_instance_failover(struct net *net, u32 index,
 }
 EXPORT_SYMBOL_GPL(colo_instance_failover);
 
-/*
- * The owner is gone. A primary without its hypervisor has nobody to ask
- * for checkpoints: release everything and go. A secondary whose hypervisor
- * went away is the failover path: the SVM now serves the clients, so its
- * flows keep their offsets until they close.
+/**
+ * colo_instance_owner_released() - an owner socket went away
+ * @net: the socket's network namespace
+ * @protocol: the socket's netlink protocol
+ * @portid: the socket's port id
+ *
+ * For NETLINK_URELEASE: the instances (@protocol, @portid) still owns lose
+ * their owner. A primary without its hypervisor has nobody to ask for
+ * checkpoints: it releases everything and goes. A secondary whose
+ * hypervisor went away is the failover path: the SVM now serves the
+ * clients, so its flows keep their offsets until they close.
  *
  * Called from netlink_release(), in process context, after the port id was
  * freed: under colo_mutex, so that no instance is freed under our feet and
  * an INIT of a new socket on the same port is either before us (it took the
- * instance over: its socket is alive) or after us.
+ * instance over: its socket is alive, and is left alone) or after us.
  */
 void colo_instance_owner_released(struct net *net, int protocol, u32 portid)
 {
@@ -596,6 +717,11 @@ static void colo_net_destroy_instances(struct colo_net *cn)
 		colo_instance_unlink(cn, inst);
 }
 
+/**
+ * colo_instance_destroy_all() - tear down every instance of every namespace
+ *
+ * For the control plane going away. Process context; takes colo_mutex.
+ */
 void colo_instance_destroy_all(void)
 {
 	struct colo_net *cn;
@@ -607,6 +733,16 @@ void colo_instance_destroy_all(void)
 }
 EXPORT_SYMBOL_GPL(colo_instance_destroy_all);
 
+/**
+ * colo_warn_rule() - a rule names an index without a matching instance
+ * @net: the rule's network namespace
+ * @index: the index the rule names
+ * @target: the rule's name ("PMYCOLO")
+ * @problem: what is wrong, to end the log line
+ *
+ * Says so in the kernel log once per namespace and index, until an
+ * instance of @index is created. Packet context.
+ */
 void colo_warn_rule(struct net *net, u32 index, const char *target,
 		    const char *problem)
 {
@@ -620,6 +756,20 @@ void colo_warn_rule(struct net *net, u32 index, const char *target,
 }
 EXPORT_SYMBOL_GPL(colo_warn_rule);
 
+/**
+ * colo_request_checkpoint() - ask userspace for a checkpoint
+ * @inst: the instance
+ * @ev: why, and for which flow
+ *
+ * One request is pending at a time: until the checkpoint is done, further
+ * requests return false. A request that cannot reach userspace is counted
+ * (NFCOLO_STATS_REQ_UNDELIVERED) and lets the next one through. Any
+ * context; the caller asks again on its next tick while its reason lasts.
+ *
+ * Return: true if the request was delivered; false if one is pending
+ * already, the instance failed over, or the request could not be
+ * delivered.
+ */
 bool colo_request_checkpoint(struct colo_instance *inst,
 			     const struct colo_event *ev)
 {
@@ -654,6 +804,15 @@ bool colo_request_checkpoint(struct colo_instance *inst,
 }
 EXPORT_SYMBOL_GPL(colo_request_checkpoint);
 
+/**
+ * colo_role_register() - plug a data-path role into the core
+ * @ops: the role, for instances of mode @ops->mode
+ *
+ * Attaches the role to the instances of its mode that exist already, and
+ * to every one created later. Process context; takes colo_mutex.
+ *
+ * Return: 0, -EINVAL for a bad mode, or -EBUSY if the mode has a role.
+ */
 int colo_role_register(const struct colo_role_ops *ops)
 {
 	struct colo_instance *inst;
@@ -685,6 +844,14 @@ out:
 }
 EXPORT_SYMBOL_GPL(colo_role_register);
 
+/**
+ * colo_role_unregister() - unplug a data-path role
+ * @ops: the role given to colo_role_register()
+ *
+ * Detaches the role from every instance, then waits for an RCU grace
+ * period, so that no packet is still in @ops->confirm on return. Process
+ * context; takes colo_mutex.
+ */
 void colo_role_unregister(const struct colo_role_ops *ops)
 {
 	struct colo_instance *inst;
@@ -705,6 +872,14 @@ void colo_role_unregister(const struct colo_role_ops *ops)
 }
 EXPORT_SYMBOL_GPL(colo_role_unregister);
 
+/**
+ * colo_notifier_register() - set how checkpoint requests reach userspace
+ * @nb: the control plane's callbacks
+ *
+ * Process context; takes colo_mutex.
+ *
+ * Return: 0, or -EBUSY if a notifier is registered already.
+ */
 int colo_notifier_register(const struct colo_notifier *nb)
 {
 	int err = 0;
@@ -719,6 +894,13 @@ int colo_notifier_register(const struct colo_notifier *nb)
 }
 EXPORT_SYMBOL_GPL(colo_notifier_register);
 
+/**
+ * colo_notifier_unregister() - remove the notifier
+ * @nb: the notifier given to colo_notifier_register()
+ *
+ * Waits for an RCU grace period, so that @nb is no longer called on
+ * return. Process context; takes colo_mutex.
+ */
 void colo_notifier_unregister(const struct colo_notifier *nb)
 {
 	mutex_lock(&colo_mutex);

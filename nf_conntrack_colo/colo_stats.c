@@ -43,6 +43,14 @@ void colo_stats_reset(struct colo_instance *inst)
 	}
 }
 
+/**
+ * colo_gauge_set() - set a gauge of an instance
+ * @inst: the instance
+ * @g: which gauge
+ * @value: its new value
+ *
+ * Also raises the gauge's high-water mark. Any context.
+ */
 void colo_gauge_set(struct colo_instance *inst, enum colo_gauge g,
 		    unsigned int value)
 {
@@ -55,6 +63,13 @@ void colo_gauge_set(struct colo_instance *inst, enum colo_gauge g,
 }
 EXPORT_SYMBOL_GPL(colo_gauge_set);
 
+/**
+ * colo_stats_read() - read every counter and gauge of an instance
+ * @inst: the instance
+ * @out: NFCOLO_STATS_MAX + 1 counters, summed over the CPUs
+ *
+ * Any context.
+ */
 void colo_stats_read(const struct colo_instance *inst, u64 *out)
 {
 	int cpu, i;

@@ -2,12 +2,13 @@
 /*
  * xt_PMYCOLO internals: how the primary host holds, captures and compares.
  *
+ * The netfilter glue:
  * pmycolo_target.c	the iptables target (PVM side) and module glue
- * pmycolo_parse.c	flow key and comparator view of an IP packet
- * pmycolo_queue.c	per-instance queues, worker thread, release
- * pmycolo_flow.c	per-instance flow table: lookup, limit, idle expiry
  * pmycolo_net.c	per-netns hooks: the hold hook and the capture of
  *			the SVM's output on the forward device
+ * The engine (pmycolo_engine.h lists its files) and its helpers:
+ * pmycolo_flow.c	per-instance flow table: lookup, limit, idle expiry
+ * pmycolo_parse.c	flow key and comparator view of an IP packet
  * pmycolo_defrag.c	reassembly of the SVM's IP fragments
  */
 #ifndef _PMYCOLO_H
@@ -63,25 +64,38 @@ u32 pmycolo_cmp_bytes(const struct colo_cmp_pkt *p, u32 poff,
 /* Per-instance state of the primary role (colo_instance.role_data). */
 struct pmycolo_inst;
 
-extern const struct colo_role_ops pmycolo_role;
+/*
+ * The engine's registration: the role, plugged into every primary instance,
+ * and @reinject, how a released PVM packet continues (pmycolo_reinject()).
+ */
+int pmycolo_engine_init(bool (*reinject)(struct nf_queue_entry *entry,
+					 bool drop));
+void pmycolo_engine_exit(void);
 
-/* Data path, under RCU. Return NF_STOLEN when the packet was taken. */
+/*
+ * Data path, under RCU: the hook's verdict. NF_STOLEN when the packet was
+ * taken; NF_ACCEPT lets a PVM packet pass unheld, NF_DROP drops it.
+ */
 unsigned int pmycolo_hold_pvm(struct colo_instance *inst,
 			      struct sk_buff *skb,
 			      const struct nf_hook_state *state);
 unsigned int pmycolo_capture_svm(struct colo_instance *inst,
 				 struct sk_buff *skb, u8 family);
 
-/* Release every held packet of the namespace's instances (rules going). */
+/*
+ * Release every held packet of the namespace's instances (its last rule is
+ * going). Process context.
+ */
 void pmycolo_flush_net(struct net *net);
 /* A device is going down: drop held packets that refer to it. */
 void pmycolo_drop_dev(struct net *net, const struct net_device *dev);
 
 /*
  * Continue a held PVM packet after the hold hook; drop: free it. False if
- * it was dropped (asked to, or its bridge ports are no longer ports).
+ * it was dropped (asked to, or its bridge ports are no longer ports). The
+ * glue gives it to the engine at pmycolo_engine_init().
  */
-bool pmycolo_reinject(struct pmycolo_pkt *pkt, bool drop);
+bool pmycolo_reinject(struct nf_queue_entry *entry, bool drop);
 
 /* The target asks the hold hook, last in PRE_ROUTING, to hold @skb. */
 void pmycolo_mark_hold(struct sk_buff *skb, u32 index);
@@ -102,10 +116,5 @@ int pmycolo_net_get(struct net *net, const char *fwd_dev, u32 index);
 void pmycolo_net_put(struct net *net, const char *fwd_dev);
 int pmycolo_net_init(void);
 void pmycolo_net_exit(void);
-
-/* Serialises rule (un)registration, device events and instance lists. */
-extern struct mutex pmycolo_mutex;
-void pmycolo_inst_link(struct pmycolo_inst *pi);
-void pmycolo_inst_unlink(struct pmycolo_inst *pi);
 
 #endif /* _PMYCOLO_H */

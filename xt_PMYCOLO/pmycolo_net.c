@@ -50,8 +50,8 @@
 #include <net/netns/generic.h>
 #include "pmycolo.h"
 
-/* Rule (un)registration, device events, the list of instances. */
-DEFINE_MUTEX(pmycolo_mutex);
+/* Rule (un)registration, device events. */
+static DEFINE_MUTEX(pmycolo_mutex);
 
 /* A forward device named by rules, and the instance its packets go to. */
 struct pmycolo_fwd {
@@ -125,13 +125,7 @@ static unsigned int pmycolo_hold_hook(void *priv, struct sk_buff *skb,
 	inst = colo_instance_lookup_rcu(state->net, index);
 	if (!inst || inst->mode != NFCOLO_MODE_PRIMARY)
 		return NF_ACCEPT;
-	switch (pmycolo_hold_pvm(inst, skb, state)) {
-	case NF_STOLEN:
-		return NF_STOLEN;
-	case NF_DROP:
-		return NF_DROP;
-	}
-	return NF_ACCEPT;
+	return pmycolo_hold_pvm(inst, skb, state);
 }
 
 static const struct nf_hook_ops pmycolo_hold_ops[] = {
@@ -202,9 +196,8 @@ static bool pmycolo_ports_valid(const struct nf_queue_entry *entry)
 	return true;
 }
 
-bool pmycolo_reinject(struct pmycolo_pkt *pkt, bool drop)
+bool pmycolo_reinject(struct nf_queue_entry *entry, bool drop)
 {
-	struct nf_queue_entry *entry = &pkt->entry;
 	int index;
 
 	if (drop || !pmycolo_ports_valid(entry)) {

@@ -63,21 +63,17 @@ static int pmycolo_tg_check(const struct xt_tgchk_param *par)
 		pr_info_ratelimited("no forward device: give --forward-dev DEV or load xt_PMYCOLO with sec_dev=DEV\n");
 		return -EINVAL;
 	}
-	err = colo_target_check(par, "PMYCOLO", NFCOLO_MODE_PRIMARY,
-				info->index, info->reserved);
+	if (info->reserved) {
+		pr_info_ratelimited("reserved field set: iptables extension newer than the module?\n");
+		return -EINVAL;
+	}
+	err = colo_target_check(par->net, par->family, info->index,
+				NFCOLO_MODE_PRIMARY, "PMYCOLO");
 	if (err)
 		return err;
 	err = pmycolo_net_get(par->net, pmycolo_fwd_name(info), info->index);
-	if (err) {
-		struct xt_tgdtor_param dtor = {
-			.net		= par->net,
-			.target		= par->target,
-			.targinfo	= par->targinfo,
-			.family		= par->family,
-		};
-
-		colo_target_destroy(&dtor, info->index);
-	}
+	if (err)
+		colo_target_destroy(par->net, par->family, info->index);
 	return err;
 }
 
@@ -86,7 +82,7 @@ static void pmycolo_tg_destroy(const struct xt_tgdtor_param *par)
 	const struct xt_pmycolo_info *info = par->targinfo;
 
 	pmycolo_net_put(par->net, pmycolo_fwd_name(info));
-	colo_target_destroy(par, info->index);
+	colo_target_destroy(par->net, par->family, info->index);
 }
 
 static struct xt_target pmycolo_tg_reg __read_mostly = {
@@ -105,29 +101,33 @@ static int __init pmycolo_tg_init(void)
 {
 	int err;
 
-	err = pmycolo_net_init();
+	/*
+	 * The engine first: the glue's device events call it, down to the
+	 * last replayed by the notifier's unregistration.
+	 */
+	err = pmycolo_engine_init(pmycolo_reinject);
 	if (err)
 		return err;
-	err = colo_role_register(&pmycolo_role);
+	err = pmycolo_net_init();
 	if (err)
-		goto err_net;
+		goto err_engine;
 	err = xt_register_target(&pmycolo_tg_reg);
 	if (err)
-		goto err_role;
+		goto err_net;
 	return 0;
 
-err_role:
-	colo_role_unregister(&pmycolo_role);
 err_net:
 	pmycolo_net_exit();
+err_engine:
+	pmycolo_engine_exit();
 	return err;
 }
 
 static void __exit pmycolo_tg_exit(void)
 {
 	xt_unregister_target(&pmycolo_tg_reg);
-	colo_role_unregister(&pmycolo_role);
 	pmycolo_net_exit();
+	pmycolo_engine_exit();
 }
 
 module_init(pmycolo_tg_init);

@@ -60,15 +60,19 @@ static int seccolo_tg_check(const struct xt_tgchk_param *par)
 {
 	const struct xt_seccolo_info *info = par->targinfo;
 
-	return colo_target_check(par, "SECCOLO", NFCOLO_MODE_SECONDARY,
-				 info->index, info->reserved);
+	if (info->reserved) {
+		pr_info_ratelimited("reserved field set: iptables extension newer than the module?\n");
+		return -EINVAL;
+	}
+	return colo_target_check(par->net, par->family, info->index,
+				 NFCOLO_MODE_SECONDARY, "SECCOLO");
 }
 
 static void seccolo_tg_destroy(const struct xt_tgdtor_param *par)
 {
 	const struct xt_seccolo_info *info = par->targinfo;
 
-	colo_target_destroy(par, info->index);
+	colo_target_destroy(par->net, par->family, info->index);
 }
 
 static struct xt_target seccolo_tg_reg __read_mostly = {

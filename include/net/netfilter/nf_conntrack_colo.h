@@ -171,12 +171,14 @@ static inline struct net *colo_instance_net(const struct colo_instance *inst)
 	return read_pnet(&inst->net);
 }
 
-/* Data path: RCU held by the caller, no reference taken. */
+/*
+ * The core's calls; each is documented (kernel-doc) where it is defined, in
+ * nf_conntrack_colo/.
+ */
 struct colo_instance *colo_instance_lookup_rcu(struct net *net, u32 index);
 
 struct colo_instance *colo_instance_get(struct net *net, u32 index);
 void colo_instance_put(struct colo_instance *inst);
-/* Referenced instance with index >= *index, for dumps; NULL at the end. */
 struct colo_instance *colo_instance_next(struct net *net, u32 *index);
 
 /* Control operations (process context). */
@@ -193,28 +195,12 @@ int colo_instance_checkpoint_done(struct net *net, u32 index,
 				  struct netlink_ext_ack *extack);
 int colo_instance_failover(struct net *net, u32 index,
 			   struct netlink_ext_ack *extack);
-/*
- * NETLINK_URELEASE of (@protocol, @portid): the instances that socket still
- * owns lose their owner (a primary is torn down, a secondary fails over).
- * Process context; takes colo_mutex.
- */
 void colo_instance_owner_released(struct net *net, int protocol, u32 portid);
-/* Control plane going away: tear every instance down. */
 void colo_instance_destroy_all(void);
 
-/*
- * Data path: a rule names an index without a matching instance in its
- * namespace. Says so in the kernel log once per namespace and index.
- */
+/* Data path. */
 void colo_warn_rule(struct net *net, u32 index, const char *target,
 		    const char *problem);
-
-/*
- * Data path: ask for a checkpoint. False if none was delivered: one is
- * pending already, the instance failed over, or the request could not reach
- * userspace (counted as NFCOLO_STATS_REQ_UNDELIVERED). The caller asks again
- * on its next tick while its reason lasts.
- */
 bool colo_request_checkpoint(struct colo_instance *inst,
 			     const struct colo_event *ev);
 
@@ -243,7 +229,6 @@ static inline void colo_stat_inc(struct colo_instance *inst,
 
 void colo_gauge_set(struct colo_instance *inst, enum colo_gauge g,
 		    unsigned int value);
-/* Sum of every counter into @out[NFCOLO_STATS_MAX + 1]. */
 void colo_stats_read(const struct colo_instance *inst, u64 *out);
 
 /*
@@ -266,7 +251,7 @@ struct nf_conn_colo {
 	u32	checkpoint_epoch; /* of the instance, last seen by the flow */
 	/*
 	 * The secondary's. The primary keeps its flows in a table of its own,
-	 * keyed by the VM's output tuple (see xt_PMYCOLO/pmycolo_queue.c).
+	 * keyed by the VM's output tuple (see xt_PMYCOLO/pmycolo_flow.c).
 	 */
 	struct {
 		u32	isn_svm;
@@ -275,7 +260,6 @@ struct nf_conn_colo {
 	} sec;
 };
 
-/* The flow's COLO state, or NULL when the flow is not COLO-tracked. */
 struct nf_conn_colo *nf_ct_colo_find(const struct nf_conn *ct);
 
 /*
@@ -285,14 +269,13 @@ struct nf_conn_colo *nf_ct_colo_find(const struct nf_conn *ct);
 int nf_ct_colo_hooks_get(struct net *net);
 void nf_ct_colo_hooks_put(struct net *net);
 
-struct xt_tgchk_param;
-struct xt_tgdtor_param;
 /*
- * A COLO target's checkentry and destroy: index check, conntrack, hooks,
- * and the mode (enum nfcolo_mode) its rules give index @index.
+ * A COLO rule's insertion and removal, whatever its front end: index check,
+ * conntrack, hooks, and the mode (enum nfcolo_mode) its rules give index
+ * @index.
  */
-int colo_target_check(const struct xt_tgchk_param *par, const char *target,
-		      u8 mode, u32 index, u32 reserved);
-void colo_target_destroy(const struct xt_tgdtor_param *par, u32 index);
+int colo_target_check(struct net *net, u8 family, u32 index, u8 mode,
+		      const char *target);
+void colo_target_destroy(struct net *net, u8 family, u32 index);
 
 #endif /* _NF_CONNTRACK_COLO_H */

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The worker thread of a primary instance: it compares the flows with news
+ * and releases what matched, and every tick asks for the checkpoints that
+ * late packets need and forgets idle flows.
+ */
+#include <linux/kthread.h>
+#include <linux/sched.h>
+#include "pmycolo_engine.h"
+#include "pmycolo_trace.h"
+
+/* A flow with empty queues is forgotten after this long without packets. */
+#define PMYCOLO_FLOW_IDLE	(30 * HZ)
+#define PMYCOLO_MAX_TICK	(HZ / 10)
+/* Idle flows freed per hold of the lock. */
+#define PMYCOLO_EXPIRE_BATCH	64
+
+static struct pmycolo_pkt *pmycolo_head(struct pmycolo_flow *flow,
+					enum colo_cmp_side side)
+{
+	return list_first_entry_or_null(&flow->queue[side],
+					struct pmycolo_pkt, entry.list);
+}
+
+struct pmycolo_batch {
+	struct list_head	release;
+	struct list_head	freeq;
+	unsigned int		compared;
+	u64			compared_bytes;
+	unsigned int		matched;
+	bool			miscompare;
+	struct colo_event	ev;
+};
+
+static void pmycolo_pop(struct pmycolo_inst *pi, struct pmycolo_pkt *pkt,
+			enum colo_cmp_side side, struct pmycolo_batch *b)
+{
+	pmycolo_flow_unqueue(pkt->flow, side, pkt);
+	if (pkt->marked)
+		colo_cmp_mark_drop(&pkt->flow->mark, side);
+	list_del(&pkt->age);
+	list_add_tail(&pkt->entry.list,
+		      side == COLO_CMP_PVM ? &b->release : &b->freeq);
+	pi->held[side]--;
+}
+
+/*
+ * A queue head the comparator may look at: while a checkpoint's marked
+ * packets are still queued on the flow, the unmarked ones wait for the
+ * commit (they are compared against the SVM's output after it).
+ */
+static struct pmycolo_pkt *pmycolo_head_visible(struct pmycolo_flow *flow,
+						enum colo_cmp_side side)
+{
+	struct pmycolo_pkt *pkt = pmycolo_head(flow, side);
+
+	if (pkt && !colo_cmp_mark_visible(&flow->mark, pkt->marked))
+		return NULL;
+	return pkt;
+}
+
+/* Run the comparator over @flow's queue heads until it has to wait. */
+static void pmycolo_compare_flow(struct pmycolo_inst *pi,
+				 struct pmycolo_flow *flow,
+				 struct pmycolo_batch *b)
+{
+	struct colo_cmp_result res = {};
+	enum colo_cmp_action act;
+
+	pmycolo_flow_sync(&pi->flows, flow);
+	while (!flow->diverged) {
+		struct pmycolo_pkt *p = pmycolo_head_visible(flow, COLO_CMP_PVM);
+		struct pmycolo_pkt *s = pmycolo_head_visible(flow, COLO_CMP_SVM);
+		const struct colo_cmp_pkt *pc = p ? &p->cmp : NULL;
+		const struct colo_cmp_pkt *sc = s ? &s->cmp : NULL;
+
+		if (flow->is_tcp)
+			act = colo_cmp_tcp_step(&flow->tcp, pc, sc,
+						pmycolo_cmp_bytes, &res);
+		else
+			act = colo_cmp_datagram(pc, sc, pmycolo_cmp_bytes,
+						&res);
+		switch (act) {
+		case COLO_CMP_WAIT:
+			return;
+		case COLO_CMP_MISCOMPARE:
+			flow->diverged = true;
+			b->compared++;
+			b->compared_bytes += p->cmp.len;
+			pmycolo_event(&b->ev, NFCOLO_REASON_MISCOMPARE, flow);
+			b->ev.has_seq = flow->is_tcp;
+			b->ev.seq = res.seq;
+			b->ev.offset = res.offset;
+			b->ev.age_ms = jiffies_to_msecs(jiffies - p->held_at);
+			/* Marked: the checkpoint under way covers it. */
+			b->miscompare = !p->marked;
+			trace_colo_miscompare(pi->inst->index, &b->ev);
+			return;
+		case COLO_CMP_RELEASE_BOTH:
+			pmycolo_pop(pi, s, COLO_CMP_SVM, b);
+			fallthrough;
+		case COLO_CMP_RELEASE_PVM:
+			b->compared++;
+			b->matched++;
+			b->compared_bytes += p->cmp.len;
+			pmycolo_pop(pi, p, COLO_CMP_PVM, b);
+			break;
+		case COLO_CMP_DROP_SVM:
+			pmycolo_pop(pi, s, COLO_CMP_SVM, b);
+			break;
+		}
+	}
+}
+
+/*
+ * Compare every flow with news and release what matched, until none is left
+ * or @deadline (the next tick) has come: the tick's work must not wait for a
+ * busy instance to run out of news.
+ */
+static void pmycolo_compare_ready(struct pmycolo_inst *pi,
+				  unsigned long deadline)
+{
+	struct pmycolo_batch b;
+	struct pmycolo_flow *flow;
+
+	mutex_lock(&pi->release_mutex);
+	for (;;) {
+		INIT_LIST_HEAD(&b.release);
+		INIT_LIST_HEAD(&b.freeq);
+		b.compared = 0;
+		b.compared_bytes = 0;
+		b.matched = 0;
+		b.miscompare = false;
+
+		spin_lock_bh(&pi->lock);
+		flow = list_first_entry_or_null(&pi->ready,
+						struct pmycolo_flow, ready);
+		if (!flow) {
+			spin_unlock_bh(&pi->lock);
+			break;
+		}
+		list_del_init(&flow->ready);
+		pmycolo_compare_flow(pi, flow, &b);
+		pmycolo_flow_settle(&pi->flows, flow);
+		pmycolo_gauges(pi);
+		spin_unlock_bh(&pi->lock);
+
+		if (b.compared) {
+			colo_stat_add(pi->inst, NFCOLO_STATS_PKTS_COMPARED,
+				      b.compared);
+			colo_stat_add(pi->inst, NFCOLO_STATS_BYTES_COMPARED,
+				      b.compared_bytes);
+			colo_stat_add(pi->inst, NFCOLO_STATS_PKTS_MATCHED,
+				      b.matched);
+		}
+		pmycolo_release_list(pi, &b.release, false);
+		pmycolo_free_list(pi, &b.freeq, true);
+		if (b.miscompare)
+			pmycolo_request(pi, &b.ev);
+		cond_resched();
+		if (!time_before(jiffies, deadline))
+			break;
+	}
+	mutex_unlock(&pi->release_mutex);
+}
+
+/*
+ * Every tick: ask for a checkpoint if a packet waited too long, or again
+ * for one still wanted; forget idle flows. Each side's held packets are in
+ * arrival order, so only the oldest is looked at; idle flows are in order
+ * of age, and freed a batch per hold of the lock.
+ */
+static void pmycolo_scan(struct pmycolo_inst *pi)
+{
+	unsigned long timeout, now = jiffies, oldest = 0;
+	struct pmycolo_pkt *late = NULL;
+	struct colo_event ev;
+	bool more;
+	int side;
+
+	timeout = msecs_to_jiffies(READ_ONCE(pi->inst->compare_timeout_ms));
+	spin_lock_bh(&pi->lock);
+	for (side = COLO_CMP_PVM; side <= COLO_CMP_SVM; side++) {
+		struct pmycolo_pkt *pkt;
+
+		pkt = list_first_entry_or_null(&pi->age[side],
+					       struct pmycolo_pkt, age);
+		if (pkt && time_after(now, pkt->held_at + timeout) &&
+		    (!late || time_before(pkt->held_at, oldest))) {
+			late = pkt;
+			oldest = pkt->held_at;
+		}
+	}
+	if (late) {
+		pmycolo_event(&ev, NFCOLO_REASON_TIMEOUT, late->flow);
+		ev.age_ms = jiffies_to_msecs(now - oldest);
+	}
+	spin_unlock_bh(&pi->lock);
+	if (late)
+		pmycolo_request(pi, &ev);
+	pmycolo_request_again(pi);
+
+	do {
+		spin_lock_bh(&pi->lock);
+		more = pmycolo_flows_expire(&pi->flows, PMYCOLO_FLOW_IDLE,
+					    PMYCOLO_EXPIRE_BATCH);
+		pmycolo_gauges(pi);
+		spin_unlock_bh(&pi->lock);
+		cond_resched();
+	} while (more && !kthread_should_stop());
+}
+
+static unsigned long pmycolo_tick(const struct pmycolo_inst *pi)
+{
+	unsigned long t;
+
+	t = msecs_to_jiffies(READ_ONCE(pi->inst->compare_timeout_ms)) / 4;
+	return clamp(t, 1UL, (unsigned long)PMYCOLO_MAX_TICK);
+}
+
+int pmycolo_worker(void *data)
+{
+	struct pmycolo_inst *pi = data;
+	unsigned long next_scan = jiffies;
+
+	while (!kthread_should_stop()) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (list_empty_careful(&pi->ready) &&
+		    time_before(jiffies, next_scan))
+			schedule_timeout(next_scan - jiffies);
+		__set_current_state(TASK_RUNNING);
+
+		pmycolo_compare_ready(pi, next_scan);
+		if (!time_before(jiffies, next_scan)) {
+			pmycolo_scan(pi);
+			next_scan = jiffies + pmycolo_tick(pi);
+		}
+	}
+	return 0;
+}
