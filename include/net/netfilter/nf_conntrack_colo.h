@@ -54,6 +54,8 @@ struct colo_instance {
 	u32				compare_timeout_ms;
 	u32				queue_limit;
 	u32				flow_limit;
+	/* The SVM's neighbour requests draw a checkpoint (primary). */
+	bool				neigh_checkpoint;
 	/*
 	 * Flows remember both: a flow of an older generation was claimed
 	 * before a RESET and is left alone; a flow of an older epoch has
@@ -90,6 +92,7 @@ struct colo_instance_config {
 	u32			compare_timeout_ms;
 	u32			queue_limit;
 	u32			flow_limit;
+	bool			neigh_checkpoint;
 };
 
 /* A checkpoint request: why, and for which flow. */
