@@ -9,6 +9,8 @@
  * pmycolo_net.c	per-netns hooks: the hold hook and the capture of
  *			the SVM's output on the forward device
  * pmycolo_defrag.c	reassembly of the SVM's IP fragments
+ * pmycolo_neigh.c	the SVM's link plumbing: dropped, but its neighbour
+ *			requests draw a checkpoint
  */
 #ifndef _PMYCOLO_H
 #define _PMYCOLO_H
@@ -71,6 +73,11 @@ unsigned int pmycolo_hold_pvm(struct colo_instance *inst,
 			      const struct nf_hook_state *state);
 unsigned int pmycolo_capture_svm(struct colo_instance *inst,
 				 struct sk_buff *skb, u8 family);
+/*
+ * An SVM frame that is link plumbing, which the caller drops: counted,
+ * and a neighbour request asks for a checkpoint.
+ */
+void pmycolo_svm_link(struct colo_instance *inst, const struct sk_buff *skb);
 
 /* Release every held packet of the namespace's instances (rules going). */
 void pmycolo_flush_net(struct net *net);
