@@ -9,7 +9,8 @@
 # checkpoint request with reason neigh at once, which releases the PVM's
 # answer, and the client never sees the SVM's question. Gratuitous ARP, ARP
 # probes and replies, advertisements, duplicate address detection, router
-# solicitations and MLD draw nothing. With --neigh-checkpoint off the SVM's
+# solicitations, MLD and questions from another MAC than the VM's draw
+# nothing. With --neigh-checkpoint off the SVM's
 # question draws nothing and the PVM's answer waits for the timeout.
 #
 # The stand-in copies no VM state, so the SVM stays without the entry and
@@ -84,6 +85,12 @@ check "status: neighbour checkpoints on by default" \
 	'P "$COLOCTL" status 1 | grep -q "^  neigh checkpoint: on$" &&
 	 P "$COLOCTL" status 1 --json | grep -q "\"neigh_checkpoint\":true"'
 
+# The PVM's frames show the primary the VM's MAC: only frames from it are
+# the SVM's questions (the secondary host's stack talks on the link too).
+check "ICMP echo through the compare path, no checkpoint" \
+	'C ping -q -c 1 -W 20 "$VM_IP4" >/dev/null &&
+	 (($(pstat checkpoints_requested) == 0))'
+
 # --- link plumbing that asks for no neighbour ---
 link0=$(pstat svm_pkts_link)
 V python3 "$neighframes" eth0 "$VM_MAC" >"$tmp/frames.out"
@@ -94,7 +101,7 @@ check "other link plumbing: all $sent frames reach the capture and are dropped" 
 V ip addr add fd00::3/64 dev eth0
 check "duplicate address detection of the SVM completes" \
 	'wait_until eval "! V ip -6 addr show dev eth0 tentative | grep -q fd00::3"'
-check "gratuitous ARP, probes, replies, NA, DAD, RS, MLD: no checkpoint" \
+check "gratuitous ARP, probes, replies, NA, DAD, RS, MLD, other MACs: no checkpoint" \
 	'(($(pstat req_neigh) == 0 && $(pstat checkpoints_requested) == 0))'
 
 # --- IPv4: the SVM's ARP request ---

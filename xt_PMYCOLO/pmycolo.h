@@ -78,6 +78,8 @@ unsigned int pmycolo_capture_svm(struct colo_instance *inst,
  * and a neighbour request asks for a checkpoint.
  */
 void pmycolo_svm_link(struct colo_instance *inst, const struct sk_buff *skb);
+/* A PVM frame: its source is the VM's MAC, which the SVM shares. */
+void pmycolo_neigh_learn(struct colo_instance *inst, const struct sk_buff *skb);
 
 /* Release every held packet of the namespace's instances (rules going). */
 void pmycolo_flush_net(struct net *net);

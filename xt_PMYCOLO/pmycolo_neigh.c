@@ -13,12 +13,16 @@
  *    target the same), which check or announce the SVM's own address;
  *  - an IPv6 neighbour solicitation with a source address, so not
  *    duplicate address detection (source ::, RFC 4862).
- * Broadcast and unicast (reachability probes) alike. Replies and
+ * Broadcast and unicast (reachability probes) alike, and only from the
+ * VM's MAC, which the PVM's frames show the target: the secondary host's
+ * own stack may talk on the forward link too (its bridge's link-local
+ * neighbour discovery), and its questions are not the SVM's. Replies and
  * unsolicited advertisements, router solicitations, redirects and MLD
  * ask for nothing. The request goes through the one-pending rule of the
  * core and is not asked for again: a checkpoint already pending serves
  * it, and an SVM still asking after one asks again by itself.
  */
+#include <linux/etherdevice.h>
 #include <linux/if_arp.h>
 #include <linux/icmpv6.h>
 #include <linux/ipv6.h>
@@ -89,13 +93,33 @@ static bool pmycolo_ndisc_solicit(const struct sk_buff *skb,
 	return true;
 }
 
+void pmycolo_neigh_learn(struct colo_instance *inst, const struct sk_buff *skb)
+{
+	u64 mac;
+
+	if (!skb_mac_header_was_set(skb) || skb_mac_header_len(skb) < ETH_HLEN)
+		return;
+	mac = ether_addr_to_u64(eth_hdr(skb)->h_source);
+	if (READ_ONCE(inst->vm_mac) != mac)
+		WRITE_ONCE(inst->vm_mac, mac);
+}
+
+static bool pmycolo_from_vm(struct colo_instance *inst,
+			    const struct sk_buff *skb)
+{
+	return skb_mac_header_was_set(skb) &&
+	       ether_addr_to_u64(eth_hdr(skb)->h_source) ==
+	       READ_ONCE(inst->vm_mac);
+}
+
 void pmycolo_svm_link(struct colo_instance *inst, const struct sk_buff *skb)
 {
 	struct colo_event ev = { .reason = NFCOLO_REASON_NEIGH };
 	bool asks = false;
 
 	colo_stat_inc(inst, NFCOLO_STATS_SVM_PKTS_LINK);
-	if (!READ_ONCE(inst->neigh_checkpoint) || skb_vlan_tag_present(skb))
+	if (!READ_ONCE(inst->neigh_checkpoint) || skb_vlan_tag_present(skb) ||
+	    !pmycolo_from_vm(inst, skb))
 		return;
 	if (skb->protocol == htons(ETH_P_ARP))
 		asks = pmycolo_arp_request(skb, &ev);

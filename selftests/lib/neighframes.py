@@ -9,8 +9,10 @@ topology's addresses (the VM 10.0.0.2 / fd00::2, the client 10.0.0.1 /
 fd00::1): a gratuitous ARP request, an ARP probe (sender 0.0.0.0), an ARP
 reply, an unsolicited neighbour advertisement, a duplicate address
 detection solicitation (source ::), a solicitation with a hop limit other
-than 255, a router solicitation and an MLDv2 report. None of them is the VM
-asking for a neighbour. Prints "SENT N FRAMES".
+than 255, a router solicitation and an MLDv2 report; and an ARP request
+and a neighbour solicitation for the client from another MAC (the
+secondary host's own stack). None of them is the VM asking for a
+neighbour. Prints "SENT N FRAMES".
 """
 import socket
 import struct
@@ -24,6 +26,7 @@ ALL_NODES = bytes.fromhex("ff020000000000000000000000000001")
 ALL_ROUTERS = bytes.fromhex("ff020000000000000000000000000002")
 MLD2_ROUTERS = bytes.fromhex("ff020000000000000000000000000016")
 BCAST = b"\xff" * 6
+HOST_MAC = bytes.fromhex("020000000099")
 
 
 def csum(data):
@@ -80,14 +83,24 @@ def frames(mac):
     ]
 
 
+def host_frames():
+    snm = solicited_node(PEER6)
+    lladdr = struct.pack("!BB", 1, 1) + HOST_MAC
+    return [
+        (BCAST, 0x0806, arp(HOST_MAC, 1, VM4, bytes(6), PEER4)),
+        (mcast_mac(snm), 0x86dd, icmp6(VM6, snm, nd(135, PEER6, lladdr))),
+    ]
+
+
 def main():
     iface, mac = sys.argv[1], bytes.fromhex(sys.argv[2].replace(":", ""))
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     sock.bind((iface, 0))
     sent = 0
-    for dst, etype, payload in frames(mac):
-        sock.send(dst + mac + struct.pack("!H", etype) + payload)
-        sent += 1
+    for src, frame_list in ((mac, frames(mac)), (HOST_MAC, host_frames())):
+        for dst, etype, payload in frame_list:
+            sock.send(dst + src + struct.pack("!H", etype) + payload)
+            sent += 1
     print("SENT %d FRAMES" % sent)
 
 

@@ -56,6 +56,8 @@ struct colo_instance {
 	u32				flow_limit;
 	/* The SVM's neighbour requests draw a checkpoint (primary). */
 	bool				neigh_checkpoint;
+	/* The VM's MAC (ether_addr_to_u64), seen in the PVM's frames. */
+	u64				vm_mac;
 	/*
 	 * Flows remember both: a flow of an older generation was claimed
 	 * before a RESET and is left alone; a flow of an older epoch has
