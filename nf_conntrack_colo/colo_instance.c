@@ -415,6 +415,7 @@ int colo_instance_create(struct net *net,
 	inst->compare_timeout_ms = cfg->compare_timeout_ms;
 	inst->queue_limit = cfg->queue_limit;
 	inst->flow_limit = cfg->flow_limit;
+	inst->neigh_checkpoint = cfg->neigh_checkpoint;
 	inst->generation = atomic_inc_return(&colo_generation);
 
 	err = xa_insert(&cn->instances, inst->index, inst, GFP_KERNEL_ACCOUNT);
@@ -778,6 +779,7 @@ bool colo_request_checkpoint(struct colo_instance *inst,
 		[NFCOLO_REASON_TIMEOUT]		= NFCOLO_STATS_REQ_TIMEOUT,
 		[NFCOLO_REASON_QUEUE_FULL]	= NFCOLO_STATS_REQ_QUEUE_FULL,
 		[NFCOLO_REASON_FLOW_LIMIT]	= NFCOLO_STATS_REQ_FLOW_LIMIT,
+		[NFCOLO_REASON_NEIGH]		= NFCOLO_STATS_REQ_NEIGH,
 	};
 	const struct colo_notifier *nb;
 	bool delivered = false;

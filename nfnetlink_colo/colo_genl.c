@@ -53,6 +53,7 @@ static const struct nla_policy colo_genl_policy[NFCOLO_A_MAX + 1] = {
 		NLA_POLICY_FULL_RANGE(NLA_U32, &colo_queue_limit_range),
 	[NFCOLO_A_FLOW_LIMIT] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &colo_flow_limit_range),
+	[NFCOLO_A_NEIGH_CHECKPOINT] = NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 static bool colo_nl_index(struct genl_info *info, u32 *index)
@@ -71,6 +72,7 @@ static int colo_nl_proxy_init(struct sk_buff *skb, struct genl_info *info)
 		.compare_timeout_ms	= NFCOLO_COMPARE_TIMEOUT_DEFAULT_MS,
 		.queue_limit		= NFCOLO_QUEUE_LIMIT_DEFAULT,
 		.flow_limit		= NFCOLO_FLOW_LIMIT_DEFAULT,
+		.neigh_checkpoint	= true,
 	};
 	struct nlattr **attrs = info->attrs;
 	u32 flags = 0;
@@ -87,12 +89,13 @@ static int colo_nl_proxy_init(struct sk_buff *skb, struct genl_info *info)
 
 	if (cfg.mode != NFCOLO_MODE_PRIMARY &&
 	    (attrs[NFCOLO_A_COMPARE_TIMEOUT_MS] || attrs[NFCOLO_A_QUEUE_LIMIT] ||
-	     attrs[NFCOLO_A_FLOW_LIMIT])) {
+	     attrs[NFCOLO_A_FLOW_LIMIT] || attrs[NFCOLO_A_NEIGH_CHECKPOINT])) {
 		COLO_SET_ERR_MSG_ATTR(info->extack,
 				      attrs[NFCOLO_A_COMPARE_TIMEOUT_MS] ?:
 				      attrs[NFCOLO_A_QUEUE_LIMIT] ?:
-				      attrs[NFCOLO_A_FLOW_LIMIT],
-				      "compare timeout, queue limit and flow limit apply to a primary instance only");
+				      attrs[NFCOLO_A_FLOW_LIMIT] ?:
+				      attrs[NFCOLO_A_NEIGH_CHECKPOINT],
+				      "compare timeout, queue limit, flow limit and neighbour checkpoints apply to a primary instance only");
 		return -EINVAL;
 	}
 	if (attrs[NFCOLO_A_COMPARE_TIMEOUT_MS])
@@ -102,6 +105,9 @@ static int colo_nl_proxy_init(struct sk_buff *skb, struct genl_info *info)
 		cfg.queue_limit = nla_get_u32(attrs[NFCOLO_A_QUEUE_LIMIT]);
 	if (attrs[NFCOLO_A_FLOW_LIMIT])
 		cfg.flow_limit = nla_get_u32(attrs[NFCOLO_A_FLOW_LIMIT]);
+	if (attrs[NFCOLO_A_NEIGH_CHECKPOINT])
+		cfg.neigh_checkpoint =
+			nla_get_u8(attrs[NFCOLO_A_NEIGH_CHECKPOINT]);
 
 	if (!(flags & NFCOLO_F_PERSISTENT)) {
 		cfg.owner.portid = info->snd_portid;
@@ -200,6 +206,7 @@ static int colo_nl_fill_instance(struct sk_buff *skb,
 			inst->compare_timeout_ms) ||
 	    nla_put_u32(skb, NFCOLO_A_QUEUE_LIMIT, inst->queue_limit) ||
 	    nla_put_u32(skb, NFCOLO_A_FLOW_LIMIT, inst->flow_limit) ||
+	    nla_put_u8(skb, NFCOLO_A_NEIGH_CHECKPOINT, inst->neigh_checkpoint) ||
 	    nla_put_u8(skb, NFCOLO_A_CHECKPOINT_PENDING,
 		       test_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags)) ||
 	    colo_nl_put_stats(skb, inst)) {
@@ -336,9 +343,10 @@ static int colo_nl_put_event(struct sk_buff *skb, const struct colo_event *ev)
 	nest = nla_nest_start(skb, NFCOLO_A_EVENT);
 	if (!nest || nla_put_u8(skb, NFCOLO_EV_REASON, ev->reason))
 		return -EMSGSIZE;
+	/* An ARP request has addresses but no transport protocol. */
 	if (ev->family &&
 	    (nla_put_u8(skb, NFCOLO_EV_FAMILY, ev->family) ||
-	     nla_put_u8(skb, NFCOLO_EV_L4PROTO, ev->l4proto) ||
+	     (ev->l4proto && nla_put_u8(skb, NFCOLO_EV_L4PROTO, ev->l4proto)) ||
 	     colo_nl_put_addr(skb, NFCOLO_EV_VM_ADDR, ev->family, &ev->vm_addr) ||
 	     colo_nl_put_addr(skb, NFCOLO_EV_PEER_ADDR, ev->family,
 			      &ev->peer_addr)))

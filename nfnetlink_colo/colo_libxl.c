@@ -100,6 +100,7 @@ static int colo_libxl_proxy_init(struct sk_buff *skb, struct net *net,
 		.compare_timeout_ms	= NFCOLO_COMPARE_TIMEOUT_DEFAULT_MS,
 		.queue_limit		= NFCOLO_QUEUE_LIMIT_DEFAULT,
 		.flow_limit		= NFCOLO_FLOW_LIMIT_DEFAULT,
+		.neigh_checkpoint	= true,
 		/* Unset in auto mode: the rules for the index set it. */
 		.mode			= READ_ONCE(colo_libxl_mode),
 	};

@@ -160,6 +160,25 @@ def secondary_takes_no_primary_options():
                  errno.EINVAL, "primary")
 
 
+def neigh_checkpoint_setting():
+    def neigh(index):
+        (inst,) = s.colo("PROXY_GET", u32(A["INDEX"], index))
+        return inst[A["NEIGH_CHECKPOINT"]]
+    expect_error(lambda: init(3, extra=u8(A["NEIGH_CHECKPOINT"], 2)),
+                 errno.ERANGE)
+    expect_error(lambda: init(3, mode=MODE_SECONDARY,
+                              extra=u8(A["NEIGH_CHECKPOINT"], 1)),
+                 errno.EINVAL, "primary")
+    init(3)
+    init(4, extra=u8(A["NEIGH_CHECKPOINT"], 0))
+    try:
+        assert neigh(3) == b"\1", "default %r" % neigh(3)
+        assert neigh(4) == b"\0", "off %r" % neigh(4)
+    finally:
+        destroy(3)
+        destroy(4)
+
+
 def exists_and_unknown():
     init(7)
     try:
@@ -251,6 +270,8 @@ check("truncated generic netlink header: EINVAL", truncated_header)
 check("secondary rejects primary-only options", secondary_takes_no_primary_options)
 check("reserved header field, stray nlmsg_flags: EINVAL (strict family)",
       strict_header)
+check("neighbour checkpoints: on by default, off at INIT, primary only",
+      neigh_checkpoint_setting)
 check("EEXIST on a second INIT, ENOENT on unknown index", exists_and_unknown)
 check("failover twice: EALREADY; checkpoint after failover: EINVAL; reset",
       failover_rules)

@@ -24,7 +24,9 @@
 #define OPT_INDEX	(1U << 5)
 #define OPT_JSON	(1U << 6)
 #define OPT_FLIMIT	(1U << 7)
-#define OPT_INIT	(OPT_MODE | OPT_TIMEOUT | OPT_QLIMIT | OPT_FLIMIT)
+#define OPT_NEIGH	(1U << 8)
+#define OPT_INIT	(OPT_MODE | OPT_TIMEOUT | OPT_QLIMIT | OPT_FLIMIT | \
+			 OPT_NEIGH)
 
 enum colo_index_rule {
 	IDX_NONE,
@@ -60,6 +62,7 @@ static const struct option colo_longopts[] = {
 	{ "timeout",	 required_argument, NULL, 't' },
 	{ "queue-limit", required_argument, NULL, 'q' },
 	{ "flow-limit",	 required_argument, NULL, 'f' },
+	{ "neigh-checkpoint", required_argument, NULL, 'n' },
 	{ "delay",	 required_argument, NULL, 'd' },
 	{ "count",	 required_argument, NULL, 'c' },
 	{ "index",	 required_argument, NULL, 'i' },
@@ -68,7 +71,7 @@ static const struct option colo_longopts[] = {
 	{ NULL,		 0,		    NULL, 0 },
 };
 
-static const char colo_shortopts[] = ":m:t:q:f:d:c:i:jh";
+static const char colo_shortopts[] = ":m:t:q:f:n:d:c:i:jh";
 
 void colo_usage(FILE *f)
 {
@@ -78,7 +81,8 @@ void colo_usage(FILE *f)
 "\n"
 "Commands:\n"
 "  init INDEX --mode MODE [--timeout MS] [--queue-limit N]\n"
-"      [--flow-limit N]   create a persistent instance\n"
+"      [--flow-limit N] [--neigh-checkpoint on|off]\n"
+"                         create a persistent instance\n"
 "  reset INDEX            start an instance afresh (flow state, counters)\n"
 "  destroy INDEX          remove an instance\n"
 "  checkpoint INDEX       report that a checkpoint has completed (commit\n"
@@ -91,7 +95,7 @@ void colo_usage(FILE *f)
 "  monitor [--index N] [--count N] [--json]\n"
 "                         print checkpoint requests as they happen\n"
 "  run INDEX --mode MODE [--timeout MS] [--queue-limit N] [--flow-limit N]\n"
-"      [--delay MS] [--count N] [--json]\n"
+"      [--neigh-checkpoint on|off] [--delay MS] [--count N] [--json]\n"
 "                         stand in for the hypervisor (tests, demos, trying\n"
 "                         colo-proxy without COLO in QEMU or Xen): create\n"
 "                         the instance and own it until exit, when it goes\n"
@@ -107,6 +111,9 @@ void colo_usage(FILE *f)
 "  -q, --queue-limit N    primary: packets held per side, %u..%u\n"
 "                         (default %u)\n"
 "  -f, --flow-limit N     primary: flows tracked, %u..%u (default %u)\n"
+"  -n, --neigh-checkpoint on|off\n"
+"                         primary: the SVM's ARP requests and neighbour\n"
+"                         solicitations draw a checkpoint (default on)\n"
 "  -d, --delay MS         wait this long before each checkpoint (default 0)\n"
 "  -c, --count N          exit after N events (monitor) or checkpoints (run)\n"
 "  -i, --index N          only events of instance N (monitor)\n"
@@ -173,6 +180,7 @@ static unsigned int colo_opt_bit(int c)
 	case 't': return OPT_TIMEOUT;
 	case 'q': return OPT_QLIMIT;
 	case 'f': return OPT_FLIMIT;
+	case 'n': return OPT_NEIGH;
 	case 'd': return OPT_DELAY;
 	case 'c': return OPT_COUNT;
 	case 'i': return OPT_INDEX;
@@ -198,6 +206,20 @@ static int colo_number(FILE *err, const char *cmd, int c, const char *arg,
 		return 0;
 	return colo_usage_err(err, cmd, "invalid --%s '%s' (expected %u..%u)",
 			      colo_opt_name(c), arg, min, max);
+}
+
+static int colo_on_off(FILE *err, const char *cmd, int c, const char *arg,
+		       bool *out)
+{
+	if (!strcmp(arg, "on"))
+		*out = true;
+	else if (!strcmp(arg, "off"))
+		*out = false;
+	else
+		return colo_usage_err(err, cmd, "invalid --%s '%s' "
+				      "(expected on or off)",
+				      colo_opt_name(c), arg);
+	return 0;
 }
 
 static int colo_mode(FILE *err, const char *cmd, const char *arg,
@@ -235,6 +257,9 @@ static int colo_apply_opt(FILE *err, struct colo_opts *o, int c,
 		o->has_flow_limit = true;
 		return colo_number(err, n, c, arg, NFCOLO_FLOW_LIMIT_MIN,
 				   NFCOLO_FLOW_LIMIT_MAX, &o->flow_limit);
+	case 'n':
+		o->has_neigh_checkpoint = true;
+		return colo_on_off(err, n, c, arg, &o->neigh_checkpoint);
 	case 'd':
 		return colo_number(err, n, c, arg, 0, UINT32_MAX, &o->delay_ms);
 	case 'c':

@@ -40,6 +40,8 @@ struct colo_opts {
 	uint32_t queue_limit;
 	bool has_flow_limit;
 	uint32_t flow_limit;
+	bool has_neigh_checkpoint;
+	bool neigh_checkpoint;
 	uint32_t delay_ms;
 	uint32_t count;			/* 0: no limit */
 	bool json;

@@ -36,6 +36,7 @@ static const char *const colo_reason_names[] = {
 	[NFCOLO_REASON_TIMEOUT]		= "timeout",
 	[NFCOLO_REASON_QUEUE_FULL]	= "queue_full",
 	[NFCOLO_REASON_FLOW_LIMIT]	= "flow_limit",
+	[NFCOLO_REASON_NEIGH]		= "neigh",
 };
 _Static_assert(ARRAY_SIZE(colo_reason_names) == __NFCOLO_REASON_MAX,
 	       "name every enum nfcolo_reason value");
@@ -72,6 +73,7 @@ static const char *const colo_stat_names[] = {
 	[NFCOLO_STATS_REQ_UNDELIVERED]		= "req_undelivered",
 	[NFCOLO_STATS_CHECKPOINTS_BEGUN]	= "checkpoints_begun",
 	[NFCOLO_STATS_CHECKPOINTS_COMMITTED]	= "checkpoints_committed",
+	[NFCOLO_STATS_REQ_NEIGH]		= "req_neigh",
 };
 _Static_assert(ARRAY_SIZE(colo_stat_names) == __NFCOLO_STATS_MAX,
 	       "name every enum nfcolo_stats counter");
@@ -143,6 +145,7 @@ static const enum mnl_attr_data_type colo_attr_types[__NFCOLO_A_MAX] = {
 	[NFCOLO_A_STATS]		= MNL_TYPE_NESTED,
 	[NFCOLO_A_EVENT]		= MNL_TYPE_NESTED,
 	[NFCOLO_A_FLOW_LIMIT]		= MNL_TYPE_U32,
+	[NFCOLO_A_NEIGH_CHECKPOINT]	= MNL_TYPE_U8,
 };
 
 static const enum mnl_attr_data_type colo_ev_types[__NFCOLO_EV_MAX] = {
@@ -248,6 +251,7 @@ int colo_parse_instance(const struct nlmsghdr *nlh, struct colo_instance *in)
 	in->compare_timeout_ms = colo_u32_or0(tb[NFCOLO_A_COMPARE_TIMEOUT_MS]);
 	in->queue_limit = colo_u32_or0(tb[NFCOLO_A_QUEUE_LIMIT]);
 	in->flow_limit = colo_u32_or0(tb[NFCOLO_A_FLOW_LIMIT]);
+	in->neigh_checkpoint = colo_u8_or0(tb[NFCOLO_A_NEIGH_CHECKPOINT]);
 	in->checkpoint_pending = colo_u8_or0(tb[NFCOLO_A_CHECKPOINT_PENDING]);
 	if (tb[NFCOLO_A_STATS])
 		mnl_attr_parse_nested(tb[NFCOLO_A_STATS], colo_stat_cb, in);
@@ -444,6 +448,8 @@ static void colo_print_instance_json(FILE *f, const struct colo_instance *in)
 		colo_json_u64(&j, "queue_limit", in->queue_limit);
 	if (in->have & COLO_BIT(NFCOLO_A_FLOW_LIMIT))
 		colo_json_u64(&j, "flow_limit", in->flow_limit);
+	if (in->have & COLO_BIT(NFCOLO_A_NEIGH_CHECKPOINT))
+		colo_json_bool(&j, "neigh_checkpoint", in->neigh_checkpoint);
 	if (in->have & COLO_BIT(NFCOLO_A_CHECKPOINT_PENDING))
 		colo_json_bool(&j, "checkpoint_pending",
 			       in->checkpoint_pending);
@@ -479,6 +485,9 @@ static void colo_print_instance_human(FILE *f, const struct colo_instance *in)
 		fprintf(f, "  queue limit: %" PRIu32 "\n", in->queue_limit);
 	if (in->have & COLO_BIT(NFCOLO_A_FLOW_LIMIT))
 		fprintf(f, "  flow limit: %" PRIu32 "\n", in->flow_limit);
+	if (in->have & COLO_BIT(NFCOLO_A_NEIGH_CHECKPOINT))
+		fprintf(f, "  neigh checkpoint: %s\n",
+			in->neigh_checkpoint ? "on" : "off");
 	if (in->have & COLO_BIT(NFCOLO_A_CHECKPOINT_PENDING))
 		fprintf(f, "  checkpoint pending: %s\n",
 			in->checkpoint_pending ? "yes" : "no");

@@ -32,6 +32,7 @@ struct colo_instance {
 	uint32_t compare_timeout_ms;
 	uint32_t queue_limit;
 	uint32_t flow_limit;
+	uint8_t neigh_checkpoint;
 	uint8_t checkpoint_pending;
 	unsigned int nstats;
 	struct colo_stat stats[COLO_STATS_CAP];

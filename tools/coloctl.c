@@ -127,6 +127,9 @@ static void colo_put_init(struct nlmsghdr *nlh, const struct colo_opts *o,
 		mnl_attr_put_u32(nlh, NFCOLO_A_QUEUE_LIMIT, o->queue_limit);
 	if (o->has_flow_limit)
 		mnl_attr_put_u32(nlh, NFCOLO_A_FLOW_LIMIT, o->flow_limit);
+	if (o->has_neigh_checkpoint)
+		mnl_attr_put_u8(nlh, NFCOLO_A_NEIGH_CHECKPOINT,
+				o->neigh_checkpoint);
 }
 
 /* A CLI process exits at once, so only a persistent instance makes sense. */

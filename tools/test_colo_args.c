@@ -77,6 +77,13 @@ static void test_values(void)
 	      o.mode == NFCOLO_MODE_SECONDARY && o.has_timeout &&
 	      o.timeout_ms == 10 && o.has_queue_limit &&
 	      o.queue_limit == 1048576, "values", l);
+	check(!o.has_neigh_checkpoint, "no --neigh-checkpoint", l);
+	l = "init 3 --mode primary --neigh-checkpoint off";
+	check(parse(l, &o) == 0 && o.has_neigh_checkpoint &&
+	      !o.neigh_checkpoint, "values", l);
+	l = "run 3 -m primary -n on";
+	check(parse(l, &o) == 0 && o.has_neigh_checkpoint &&
+	      o.neigh_checkpoint, "values", l);
 	l = "run 2 -m secondary --delay 0 --count 5 --json -t 600000";
 	check(parse(l, &o) == 0 && o.index == 2 && o.delay_ms == 0 &&
 	      o.count == 5 && o.json && o.timeout_ms == 600000, "values", l);
@@ -151,6 +158,10 @@ static void test_errors(void)
 	bad("init 1 --mode primary -q 15", "invalid --queue-limit '15' "
 	    "(expected 16..1048576)");
 	bad("init 1 --mode primary -q 1048577", "invalid --queue-limit");
+	bad("init 1 --mode primary --neigh-checkpoint 0",
+	    "invalid --neigh-checkpoint '0' (expected on or off)");
+	bad("init 1 --mode primary -n", "option '-n' needs a value");
+	bad("status --neigh-checkpoint on", "option '--neigh-checkpoint' is not");
 	bad("init 1 --mode primary --json", "option '--json' is not valid");
 	bad("init 1 --mode primary --delay 5", "option '--delay' is not");
 	bad("init 1 --mode primary --bogus", "unknown option '--bogus'");

@@ -91,6 +91,7 @@ static struct nlmsghdr *owned_primary(void)
 	mnl_attr_put_u32(nlh, NFCOLO_A_OWNER_PORTID, 4242);
 	mnl_attr_put_u32(nlh, NFCOLO_A_COMPARE_TIMEOUT_MS, 3000);
 	mnl_attr_put_u32(nlh, NFCOLO_A_QUEUE_LIMIT, 8192);
+	mnl_attr_put_u8(nlh, NFCOLO_A_NEIGH_CHECKPOINT, 0);
 	mnl_attr_put_u8(nlh, NFCOLO_A_CHECKPOINT_PENDING, 1);
 	stats = mnl_attr_nest_start(nlh, NFCOLO_A_STATS);
 	mnl_attr_put(nlh, NFCOLO_STATS_PAD, 0, NULL);
@@ -114,6 +115,7 @@ static void test_instance_human(void)
 		  "  owner: 4242\n"
 		  "  compare timeout: 3000 ms\n"
 		  "  queue limit: 8192\n"
+		  "  neigh checkpoint: off\n"
 		  "  checkpoint pending: yes\n"
 		  "  stats:\n"
 		  "    checkpoints_requested: 3\n"
@@ -131,7 +133,7 @@ static void test_instance_json(void)
 		  "{\"index\":1,\"mode\":\"primary\",\"state\":\"active\","
 		  "\"owner\":4242,\"persistent\":false,"
 		  "\"compare_timeout_ms\":3000,\"queue_limit\":8192,"
-		  "\"checkpoint_pending\":true,\"stats\":{"
+		  "\"neigh_checkpoint\":false,\"checkpoint_pending\":true,\"stats\":{"
 		  "\"checkpoints_requested\":3,\"pkts_compared\":123456789012,"
 		  "\"stat_200\":7}}",
 		  "instance, JSON");
@@ -254,7 +256,8 @@ static struct nlmsghdr *event_msg(uint32_t index, const struct flow *fl)
 	ev = mnl_attr_nest_start(nlh, NFCOLO_A_EVENT);
 	mnl_attr_put_u8(nlh, NFCOLO_EV_REASON, fl->reason);
 	mnl_attr_put_u8(nlh, NFCOLO_EV_FAMILY, fl->family);
-	mnl_attr_put_u8(nlh, NFCOLO_EV_L4PROTO, fl->proto);
+	if (fl->proto)	/* 0: none (an ARP request) */
+		mnl_attr_put_u8(nlh, NFCOLO_EV_L4PROTO, fl->proto);
 	inet_pton(fl->family, fl->vm, addr);
 	mnl_attr_put(nlh, NFCOLO_EV_VM_ADDR, alen, addr);
 	inet_pton(fl->family, fl->peer, addr);
@@ -327,6 +330,31 @@ static void test_event_ipv6(void)
 		  "\"vm_addr\":\"fd00::2\",\"vm_port\":53,"
 		  "\"peer_addr\":\"2001:db8::1\",\"peer_port\":5353}\n",
 		  "event IPv6, JSON");
+	free(s);
+}
+
+/* The SVM asked for a neighbour: ARP has no transport protocol. */
+static void test_event_neigh(void)
+{
+	const struct flow arp = { NFCOLO_REASON_NEIGH, AF_INET, 0,
+				  "10.0.0.2", "10.0.0.1", -1, -1 };
+	const struct flow ns = { NFCOLO_REASON_NEIGH, AF_INET6,
+				 IPPROTO_ICMPV6, "fd00::2", "fd00::1", -1, -1 };
+	char *s;
+
+	s = event_text(event_msg(1, &arp), false);
+	check_str(s, "checkpoint requested: index 1 reason neigh "
+		  "10.0.0.2 <-> 10.0.0.1\n", "event neigh ARP, human");
+	free(s);
+	s = event_text(event_msg(1, &arp), true);
+	check_str(s, "{\"event\":\"checkpoint_requested\",\"index\":1,"
+		  "\"mode\":\"primary\",\"reason\":\"neigh\","
+		  "\"family\":\"ipv4\",\"vm_addr\":\"10.0.0.2\","
+		  "\"peer_addr\":\"10.0.0.1\"}\n", "event neigh ARP, JSON");
+	free(s);
+	s = event_text(event_msg(1, &ns), false);
+	check_str(s, "checkpoint requested: index 1 reason neigh icmpv6 "
+		  "fd00::2 <-> fd00::1\n", "event neigh NS, human");
 	free(s);
 }
 
@@ -575,6 +603,7 @@ int main(void)
 	test_instance_malformed();
 	test_event_ipv4();
 	test_event_ipv6();
+	test_event_neigh();
 	test_event_icmp_timeout();
 	test_event_malformed();
 	test_ready_done();

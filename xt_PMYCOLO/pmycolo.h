@@ -10,6 +10,8 @@
  * pmycolo_flow.c	per-instance flow table: lookup, limit, idle expiry
  * pmycolo_parse.c	flow key and comparator view of an IP packet
  * pmycolo_defrag.c	reassembly of the SVM's IP fragments
+ * pmycolo_neigh.c	the SVM's link plumbing: dropped, but its neighbour
+ *			requests draw a checkpoint
  */
 #ifndef _PMYCOLO_H
 #define _PMYCOLO_H
@@ -81,6 +83,13 @@ unsigned int pmycolo_hold_pvm(struct colo_instance *inst,
 			      const struct nf_hook_state *state);
 unsigned int pmycolo_capture_svm(struct colo_instance *inst,
 				 struct sk_buff *skb, u8 family);
+/*
+ * An SVM frame that is link plumbing, which the caller drops: counted,
+ * and a neighbour request asks for a checkpoint.
+ */
+void pmycolo_svm_link(struct colo_instance *inst, const struct sk_buff *skb);
+/* A PVM frame: its source is the VM's MAC, which the SVM shares. */
+void pmycolo_neigh_learn(struct colo_instance *inst, const struct sk_buff *skb);
 
 /*
  * Release every held packet of the namespace's instances (its last rule is

@@ -309,7 +309,7 @@ unsigned int pmycolo_capture_svm(struct colo_instance *inst,
 	if (err) {
 		kfree(pkt);
 		if (err == -EOPNOTSUPP) {
-			colo_stat_inc(inst, NFCOLO_STATS_SVM_PKTS_LINK);
+			pmycolo_svm_link(inst, skb);
 			return NF_DROP;
 		}
 		goto drop;

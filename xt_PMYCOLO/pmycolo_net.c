@@ -247,7 +247,7 @@ static unsigned int pmycolo_capture(void *priv, struct sk_buff *skb,
 	 * are the SVM's too, but the PVM's are not held to compare with.
 	 */
 	if (family == NFPROTO_UNSPEC || skb_vlan_tag_present(skb)) {
-		colo_stat_inc(inst, NFCOLO_STATS_SVM_PKTS_LINK);
+		pmycolo_svm_link(inst, skb);
 		return NF_DROP;
 	}
 	switch (pmycolo_defrag(state->net, skb, family)) {

@@ -39,6 +39,7 @@ static unsigned int pmycolo_tg(struct sk_buff *skb,
 	}
 	if (READ_ONCE(inst->state) != NFCOLO_STATE_ACTIVE)
 		return XT_CONTINUE;
+	pmycolo_neigh_learn(inst, skb);
 	/* Held by the hold hook, once PRE_ROUTING is through with it. */
 	pmycolo_mark_hold(skb, info->index);
 	return NF_ACCEPT;

@@ -62,6 +62,10 @@ struct colo_instance {
 	u32				compare_timeout_ms;
 	u32				queue_limit;
 	u32				flow_limit;
+	/* The SVM's neighbour requests draw a checkpoint (primary). */
+	bool				neigh_checkpoint;
+	/* The VM's MAC (ether_addr_to_u64), seen in the PVM's frames. */
+	u64				vm_mac;
 	/*
 	 * Flows remember both: a flow of an older generation was claimed
 	 * before a RESET and is left alone; a flow of an older epoch has
@@ -98,6 +102,7 @@ struct colo_instance_config {
 	u32			compare_timeout_ms;
 	u32			queue_limit;
 	u32			flow_limit;
+	bool			neigh_checkpoint;
 };
 
 /* A checkpoint request: why, and for which flow. */

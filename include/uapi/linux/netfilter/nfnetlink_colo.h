@@ -13,8 +13,9 @@
  *
  * Requests (userspace -> kernel):
  *   NFCOLO_PROXY_INIT     INDEX, MODE, [FLAGS], [COMPARE_TIMEOUT_MS],
- *                         [QUEUE_LIMIT], [FLOW_LIMIT]; the last three for a
- *                         primary only (EINVAL otherwise). Without NFCOLO_F_PERSISTENT the
+ *                         [QUEUE_LIMIT], [FLOW_LIMIT], [NEIGH_CHECKPOINT];
+ *                         the last four for a primary only (EINVAL
+ *                         otherwise). Without NFCOLO_F_PERSISTENT the
  *                         requesting socket owns the instance: closing it
  *                         tears a primary down (held packets released) and
  *                         fails a secondary over (offsets kept).
@@ -44,7 +45,8 @@
  *   NFCOLO_PROXY_GET      [INDEX]. doit: one instance; dump: all of them.
  *                         Replies carry INDEX, MODE, STATE, FLAGS,
  *                         [OWNER_PORTID], COMPARE_TIMEOUT_MS, QUEUE_LIMIT,
- *                         CHECKPOINT_PENDING, STATS and FLOW_LIMIT. Needs no privilege;
+ *                         CHECKPOINT_PENDING, STATS, FLOW_LIMIT and
+ *                         NEIGH_CHECKPOINT. Needs no privilege;
  *                         all others need CAP_NET_ADMIN in the netns's user
  *                         namespace.
  *   Commands on an unknown INDEX fail with ENOENT. Every rejection carries an
@@ -140,6 +142,11 @@ enum nfcolo_attrs {
 	NFCOLO_A_STATS,			/* nested, enum nfcolo_stats (reply) */
 	NFCOLO_A_EVENT,			/* nested, enum nfcolo_event_attrs */
 	NFCOLO_A_FLOW_LIMIT,		/* u32, flows of a primary instance */
+	/*
+	 * u8, 0 or 1 (default 1): the SVM's ARP requests and neighbour
+	 * solicitations draw a checkpoint (NFCOLO_REASON_NEIGH).
+	 */
+	NFCOLO_A_NEIGH_CHECKPOINT,
 	__NFCOLO_A_MAX
 };
 
@@ -189,6 +196,8 @@ enum nfcolo_stats {
 	NFCOLO_STATS_REQ_UNDELIVERED,	/* request lost on its way: asked again */
 	NFCOLO_STATS_CHECKPOINTS_BEGUN,	/* CHECKPOINT_BEGIN accepted */
 	NFCOLO_STATS_CHECKPOINTS_COMMITTED, /* DO_CHECKPOINT after a begin */
+	/* primary, again */
+	NFCOLO_STATS_REQ_NEIGH,
 	__NFCOLO_STATS_MAX
 };
 
@@ -201,6 +210,13 @@ enum nfcolo_reason {
 	NFCOLO_REASON_TIMEOUT,		/* a held packet waited too long */
 	NFCOLO_REASON_QUEUE_FULL,	/* a queue reached QUEUE_LIMIT */
 	NFCOLO_REASON_FLOW_LIMIT,	/* FLOW_LIMIT flows all hold packets */
+	/*
+	 * The SVM asked for a neighbour (an ARP request or a neighbour
+	 * solicitation, see NFCOLO_A_NEIGH_CHECKPOINT): the event's VM_ADDR
+	 * is its sender address, PEER_ADDR the address asked for; an ARP
+	 * request's event has no L4PROTO.
+	 */
+	NFCOLO_REASON_NEIGH,
 	__NFCOLO_REASON_MAX
 };
 
