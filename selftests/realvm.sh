@@ -17,6 +17,7 @@
 #  3. the soak (issue 11): identical traffic for REALVM_SOAK_S seconds
 #     (default 120) with a checkpoint every 3 s: downloads intact, no
 #     request, unreclaimable slab and the instance's state flat;
+#     REALVM_CAPTURE=1 keeps captures of the soak that drew a request;
 #  4. failover from a real checkpoint: the primary QEMU is killed (SIGKILL,
 #     by the outer machine) mid-download, the SVM takes over when its QEMU
 #     leaves COLO by itself; the download and an echo stream complete.
@@ -128,6 +129,12 @@ instance() {
 }
 realvm_period 3000
 [[ $(get) == "$want" ]] || fail "the soak's first download"
+# REALVM_CAPTURE=1: the PVM's and the SVM's output as the primary host gets
+# them (vif, eth1), into the results share when the soak draws a request.
+if [[ -n ${REALVM_CAPTURE:-} ]]; then
+	cap_start "$TOPO_PRIMARY" vif in "$tmp/soak-pvm.pcap"
+	cap_start "$TOPO_PRIMARY" eth1 in "$tmp/soak-svm.pcap"
+fi
 c5=$(realvm_checkpoints) r5=$(requests) slab0=$(slab_kb) inst0=$(instance)
 n=0 ok=0 t0=$SECONDS
 while ((SECONDS - t0 < soak_s)); do
@@ -135,6 +142,10 @@ while ((SECONDS - t0 < soak_s)); do
 	[[ $(get) == "$want" ]] && ok=$((ok + 1))
 done
 c6=$(realvm_checkpoints) r6=$(requests) slab1=$(slab_kb) inst1=$(instance)
+if [[ -n ${REALVM_CAPTURE:-} ]]; then
+	cap_stop
+	((r6 == r5)) || cp "$tmp"/soak-*.pcap "$REALVM_OUT/"
+fi
 check "soak: $n downloads in $((SECONDS - t0)) s intact ($ok of $n)" "((ok == n && n > 0))"
 check "soak: $((c6 - c5)) checkpoints" "((c6 - c5 >= soak_s / 6))"
 check "soak: no checkpoint request ($((r6 - r5)))" "((r6 == r5))"
