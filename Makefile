@@ -159,7 +159,7 @@ DEPMOD ?= depmod
 # depmod of a staging root (INSTALL_MOD_PATH) that holds only our modules.
 depmod = $(DEPMOD) $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
 
-install: all man-pages
+install: modules userspace man-pages
 	@test -n "$(KVER)" || { echo "install: no kernel release for KDIR=$(KDIR)" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(SRC) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) CONFIG_MODULE_SIG_ALL= modules_install
 	$(depmod)

@@ -27,7 +27,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 
-pstat() { colo_stat "$TOPO_PRIMARY" 1 "$1"; }
 svm_drop() {	# svm_drop -I|-D: the SVM's UDP echo answers dropped or not
 	S iptables "$1" FORWARD -m physdev --physdev-in vif -p udp \
 		--sport $PORT_UDP -j DROP

@@ -35,24 +35,11 @@ cleanup() {
 echo 262144 >"$ct_max"
 topo_pmycolo 1
 
-pstat() { colo_stat "$TOPO_PRIMARY" 1 "$1"; }
 plimit() {
 	P "$COLOCTL" status 1 --json |
 		python3 -c 'import json,sys; [d] = json.load(sys.stdin); print(d.get("flow_limit"))'
 }
 slab_kb() { awk '/^Slab:/ { print $2 }' /proc/meminfo; }
-
-# standin_start ARGS: the hypervisor stand-in owns primary instance 1.
-standin_start() {
-	colo_run "$TOPO_PRIMARY" 1 primary "$tmp/standin.log" "$@"
-	standin=$COLO_RUN_PID
-}
-standin_stop() {
-	kill "$standin"
-	wait "$standin" 2>/dev/null
-	standin=
-	wait_until eval '! P "$COLOCTL" status 1 >/dev/null 2>&1'
-}
 
 pvm() { ip netns exec "$TOPO_PVM" python3 "$flood" eth0 "$@"; }
 svm() { ip netns exec "$TOPO_SECONDARY" python3 "$flood" eth1 "$@"; }
@@ -97,7 +84,7 @@ pairs() {
 
 # --- 100k flows, the cost per packet as the table grows ---
 # A queue limit above the flood: a sender may run far ahead of the other.
-standin_start --flow-limit 131072 --queue-limit 262144 --timeout 60000
+standin_start "$tmp/standin.log" --flow-limit 131072 --queue-limit 262144 --timeout 60000
 check "status shows the flow limit" '[[ $(plimit) == 131072 ]]'
 # The timed batch: 2000 datagrams on the flows made last (the others may
 # have expired meanwhile), as long as the PVM's sender takes to send them
@@ -139,7 +126,7 @@ standin_stop
 
 # --- a limit of 1024 flows ---
 slab0=$(slab_kb)
-standin_start --flow-limit 1024 --timeout 60000
+standin_start "$tmp/standin.log" --flow-limit 1024 --timeout 60000
 check "status shows the small flow limit" '[[ $(plimit) == 1024 ]]'
 n=5000
 matched=0

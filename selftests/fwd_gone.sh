@@ -20,22 +20,23 @@ cleanup() {
 	rm -rf "$tmp"
 }
 
-pstat() { colo_stat "$TOPO_PRIMARY" 1 "$1"; }
-
 topo_pmycolo 1
-colo_run "$TOPO_PRIMARY" 1 primary "$tmp/standin.log" --timeout 60000
-standin=$COLO_RUN_PID
+standin_start "$tmp/standin.log" --timeout 60000
 
 n=100
 ip netns exec "$TOPO_SECONDARY" python3 "$flood" eth1 udp 0 "$n"
-wait_until eval '(($(pstat svm_queue) == n))' ||
-	fail "the SVM's datagrams are not held: svm_queue $(pstat svm_queue)"
+# At least these: the SVM's own link may add a packet of its own (the
+# suite's CI run once saw 101), which is held like the rest.
+wait_until eval '(($(pstat svm_queue) >= n))' ||
+	fail "the SVM's datagrams are not held: svm_queue $(pstat svm_queue)," \
+		"checkpoints requested $(pstat checkpoints_requested)"
+held=$(pstat svm_queue)
 freed=$(pstat svm_pkts_freed)
 ip -n "$TOPO_PRIMARY" link del eth1
 check "forward device gone: the SVM's held packets dropped" \
 	'(($(pstat svm_queue) == 0))'
-check "forward device gone: each counted as freed" \
-	'(($(pstat svm_pkts_freed) - freed == n))'
+check "forward device gone: each counted as freed ($held held)" \
+	'(($(pstat svm_pkts_freed) - freed >= held))'
 check "no checkpoint was asked for" '(($(pstat checkpoints_requested) == 0))'
 
 ksft_exit

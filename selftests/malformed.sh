@@ -27,14 +27,11 @@ cleanup() {
 	rm -rf "$tmp"
 }
 
-pstat() { colo_stat "$TOPO_PRIMARY" 1 "$1"; }
-
 topo_seccolo 1
 S "$COLOCTL" init 1 --mode secondary
 topo_pmycolo 1
 file=$(topo_file "$TOPO_FILE_MB")
-colo_run "$TOPO_PRIMARY" 1 primary "$tmp/standin.log" --timeout 500
-standin=$COLO_RUN_PID
+standin_start "$tmp/standin.log" --timeout 500
 
 freed=$(pstat svm_pkts_freed)
 link=$(pstat svm_pkts_link)

@@ -28,22 +28,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 
-pstat() { colo_stat "$TOPO_PRIMARY" 1 "$1"; }
-
-# standin_start [ARGS]: the hypervisor stand-in owns primary instance 1.
-standin_start() {
-	colo_run "$TOPO_PRIMARY" 1 primary "$tmp/standin.log" "$@"
-	standin=$COLO_RUN_PID
-}
-
-# The owner's exit tears a primary instance down.
-standin_stop() {
-	kill "$standin"
-	wait "$standin" 2>/dev/null
-	standin=
-	wait_until eval '! P "$COLOCTL" status 1 >/dev/null 2>&1'
-}
-
 download() {	# download ADDR PORT FILE
 	C timeout 120 socat -u "$1:$2" "CREATE:$3"
 }
@@ -55,7 +39,7 @@ file=$(topo_file "$TOPO_FILE_MB")
 small=$(topo_file 1)
 
 # --- identical services: nothing differs, nothing is requested ---
-standin_start
+standin_start "$tmp/standin.log"
 download "TCP:$VM_IP4" $PORT_FILE "$tmp/dl4"
 download "TCP6:[$VM_IP6]" $PORT_FILE "$tmp/dl6"
 check "bulk TCP through the compare path arrives intact (IPv4, IPv6)" \
@@ -153,7 +137,7 @@ fi
 standin_stop
 
 # --- the SVM silent on one flow: a timeout checkpoint ---
-standin_start --timeout 500
+standin_start "$tmp/standin.log" --timeout 500
 S iptables -I FORWARD -m physdev --physdev-in vif -p tcp --sport $PORT_ECHO -j DROP
 start=$(date +%s%N)
 check "silent SVM: the PVM's answer comes after the timeout checkpoint" \
@@ -169,7 +153,7 @@ S iptables -D FORWARD -m physdev --physdev-in vif -p tcp --sport $PORT_ECHO -j D
 standin_stop
 
 # --- a small queue limit: checkpoints requested, nothing lost ---
-standin_start --queue-limit 16 --delay 20
+standin_start "$tmp/standin.log" --queue-limit 16 --delay 20
 # The SVM's copies come 100 ms late: the PVM's queue must grow past 16.
 S tc qdisc add dev eth1 root netem delay 100ms limit 100000
 download "TCP:$VM_IP4" $PORT_FILE "$tmp/ql"
@@ -184,7 +168,7 @@ standin_stop
 # release_check NAME ACTION: with the SVM silent and a long timeout, an echo
 # answer is held until ACTION releases it.
 release_check() {
-	standin_start --timeout 60000
+	standin_start "$tmp/standin.log" --timeout 60000
 	S iptables -I FORWARD -m physdev --physdev-in vif -p tcp --sport $PORT_ECHO -j DROP
 	C python3 "$reqresp" $VM_IP4 $PORT_ECHO 1 >"$tmp/rr.out" 2>&1 &
 	local rr=$! held=0

@@ -23,8 +23,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 
-pstat() { colo_stat "$TOPO_PRIMARY" 1 "$1"; }
-
 pair_on() {
 	topo_seccolo 1
 	S "$COLOCTL" init 1 --mode secondary

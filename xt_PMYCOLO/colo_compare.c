@@ -39,7 +39,9 @@
  *  4. SYN at the SVM head, not at the PVM head: once the exchange is done
  *     (SEQ_KNOWN) it is a retransmission and is dropped; before, it waits
  *     for the PVM's SYN, or is a MISCOMPARE if the PVM sends data or FIN
- *     instead.
+ *     instead. After a reset or a commit (RESYNCED), the PVM sending data
+ *     or FIN means its SYN has gone: the SVM's is from before the
+ *     checkpoint (the old SVM was slower than the PVM) and is dropped.
  *  5. Once SEQ_KNOWN, an SVM head wholly before compared_seq (retransmitted
  *     or already compared) is dropped, and a PVM one is released without
  *     comparing it again, under the ack rule.
@@ -74,7 +76,8 @@
  *
  * colo_cmp_tcp_reset() forgets compared_seq (rule 6 applies next) and, since
  * after a checkpoint the SVM is the PVM, counts everything the PVM has
- * acknowledged as acknowledged by the SVM too.
+ * acknowledged as acknowledged by the SVM too. It and a two-phase commit
+ * set RESYNCED (rule 4).
  *
  * Datagrams (colo_cmp_datagram: UDP, ICMP, other): the two heads are
  * compared one to one; equal length and bytes: RELEASE_BOTH; else
@@ -147,6 +150,7 @@ void colo_cmp_tcp_note(struct colo_cmp_tcp *flow, enum colo_cmp_side side,
 void colo_cmp_tcp_reset(struct colo_cmp_tcp *flow)
 {
 	flow->flags &= ~COLO_CMP_F_SEQ_KNOWN;
+	flow->flags |= COLO_CMP_F_RESYNCED;
 	if (!(flow->flags & COLO_CMP_F_ACK_PVM))
 		return;
 	if (!(flow->flags & COLO_CMP_F_ACK_SVM) ||
@@ -199,6 +203,7 @@ void colo_cmp_mark_commit(struct colo_cmp_mark *m, struct colo_cmp_tcp *flow)
 		known = true;
 	}
 	flow->flags &= ~(COLO_CMP_F_SEQ_KNOWN | COLO_CMP_F_ACK_SVM);
+	flow->flags |= COLO_CMP_F_RESYNCED;
 	if (known) {
 		flow->max_ack[COLO_CMP_SVM] = ack;
 		flow->flags |= COLO_CMP_F_ACK_SVM;
@@ -324,8 +329,11 @@ enum colo_cmp_action colo_cmp_tcp_step(struct colo_cmp_tcp *flow,
 			return COLO_CMP_DROP_SVM;
 		if (!p)
 			return COLO_CMP_WAIT;
-		if (!tcp_pure_ack(p))
+		if (!tcp_pure_ack(p)) {
+			if (flow_flags & COLO_CMP_F_RESYNCED)
+				return COLO_CMP_DROP_SVM;
 			return tcp_miscompare(res, p->seq, 0);
+		}
 		/* a PVM pure ACK may go by: rule 2, next */
 	}
 

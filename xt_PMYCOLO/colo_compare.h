@@ -65,6 +65,7 @@ struct colo_cmp_tcp {
 #define COLO_CMP_F_SEQ_KNOWN	BIT(0)	/* compared_seq is valid */
 #define COLO_CMP_F_ACK_PVM	BIT(1)	/* max_ack[PVM] is valid */
 #define COLO_CMP_F_ACK_SVM	BIT(2)	/* max_ack[SVM] is valid */
+#define COLO_CMP_F_RESYNCED	BIT(3)	/* a reset or a commit came */
 
 /* What the caller must do with the queue heads it passed in. */
 enum colo_cmp_action {

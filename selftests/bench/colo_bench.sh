@@ -32,9 +32,21 @@ colo_run "$TOPO_PRIMARY" 1 primary "$tmp/standin.log"
 standin=$COLO_RUN_PID
 file=$(topo_file "$TOPO_FILE_MB")
 
-proxy() {	# proxy on|off
+# proxy on|off: COLO on the primary, or not at all. Off, the SVM is not
+# fed either: a SVM that got the client's packets while its output went
+# nowhere would fall behind what the client acked (it ignores acks of data
+# it has not sent yet), keep those connections for minutes and, once
+# PMYCOLO captured again, draw a timeout checkpoint for each retransmission
+# (#11 item 14: 10.0.0.1:59992 -> :80 of the round before, a zombie).
+# Real pairs never mirror without comparing.
+proxy() {
 	local op=-D ipt
-	[[ $1 == on ]] && op=-I
+	if [[ $1 == on ]]; then
+		op=-I
+		topo_mirror "$TOPO_PRIMARY" vif eth1
+	else
+		topo_unmirror "$TOPO_PRIMARY" vif
+	fi
 	for ipt in iptables ip6tables; do
 		P "$ipt" -t mangle "$op" PREROUTING -m physdev --physdev-in vif \
 			-j PMYCOLO --index 1 --forward-dev eth1
@@ -71,19 +83,21 @@ rr() {
 		awk '{ printf "%.0f\n", $1 / $4 }'
 }
 
+# The SVM holds no connection but closed ones (its share of a round done).
+svm_idle() {
+	[[ -z $(ip netns exec "$TOPO_SVM" ss -Htn state connected exclude time-wait) ]]
+}
+
 declare -A sum
+topo_unmirror "$TOPO_PRIMARY" vif
 for round in $(seq "$ROUNDS"); do
 	for mode in off on; do
 		[[ $mode == on ]] && proxy on
 		bulk || { echo "bulk download failed ($mode)"; exit 1; }
 		b=$bulk_mbs
 		r=$(rr) || { echo "request/response failed ($mode)"; exit 1; }
-		[[ $mode == on ]] && proxy off
-		# Without the hold, the SVM falls behind what the client acked
-		# and retransmits for minutes; those zombies would draw timeout
-		# checkpoints in the next proxied run: close the SVM's sockets.
-		ip netns exec "$TOPO_SVM" ss -K dst $CLIENT_IP4 >/dev/null 2>&1
-		ip netns exec "$TOPO_SVM" ss -K dst $CLIENT_IP6 >/dev/null 2>&1
+		# The pair's last FIN and ACK cross the mirror before it goes.
+		[[ $mode == on ]] && { wait_until svm_idle || echo "the SVM still has connections"; proxy off; }
 		echo "round $round, proxy $mode: bulk $b MB/s, request/response $r/s," \
 			"CPU per MB $((bulk_cpu * 10 / TOPO_FILE_MB)) ms (compare thread $((bulk_worker * 10 / TOPO_FILE_MB)) ms)"
 		sum[cpu_$mode]=$((${sum[cpu_$mode]:-0} + bulk_cpu))

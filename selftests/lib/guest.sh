@@ -93,9 +93,15 @@ kernel_config_missing() {
 		[[ -r /proc/config.gz ]] && config=/proc/config.gz
 	fi
 	[[ -r $config ]] || { echo "(no kernel config at $config)"; return 0; }
+	# One pass over the config for all the options (a pass per option
+	# cost the guest minutes under TCG).
+	local -A kconf=()
+	while IFS='=' read -r opt have; do
+		kconf[$opt]=$have
+	done < <(zcat -f "$config" | grep -E '^CONFIG_[A-Z0-9_]+=')
 	while IFS='=' read -r opt want; do
 		[[ $opt == CONFIG_* ]] || continue
-		have=$(zcat -f "$config" | sed -n "s/^$opt=//p")
+		have=${kconf[$opt]:-}
 		case $want:$have in
 		y:y | m:y | m:m) ;;
 		*) echo "$opt=$want${have:+ (is $have)}" ;;

@@ -95,15 +95,34 @@ topo_vm() {
 
 # Xen's colo-proxy-setup mirror: what leaves vif towards the PVM is copied
 # out of the forward device.
+#
+# One thing here is the test world's own: the mirror's copy is a clone
+# sharing its bytes with the PVM's packet, and veth hands it to the
+# secondary in the same kernel, where a real link would copy it to the
+# wire. The secondary refragments the client's IPv6 datagrams for the SVM,
+# and 6.1's bridge refragmentation (br_ip6_fragment) writes the new fragment
+# headers into the frag-list members in place: it checks them for
+# skb_shared(), not skb_cloned(). So it rewrote the fragment id of the PVM's
+# copy still in flight, and the PVM never reassembled a fragmented IPv6
+# datagram. A no-op pedit on the PVM's IPv6 copy after the mirror gives it
+# bytes of its own, as the wire would.
 topo_mirror() {
-	local ns=$1 vif=$2 fwd=$3 proto prio=10
+	local ns=$1 vif=$2 fwd=$3 proto prio=10 own
 	tc -n "$ns" qdisc add dev "$vif" root handle 1: prio
 	for proto in ip arp ipv6; do
+		own=()
+		[[ $proto == ipv6 ]] &&
+			own=(pipe action pedit ex munge ip6 hoplimit preserve)
 		tc -n "$ns" filter add dev "$vif" parent 1: protocol "$proto" \
 			prio "$prio" u32 match u32 0 0 flowid 1:2 \
-			action mirred egress mirror dev "$fwd"
+			action mirred egress mirror dev "$fwd" "${own[@]}"
 		prio=$((prio + 1))
 	done
+}
+
+# topo_unmirror NS VIF: the mirror goes; the SVM is fed no more.
+topo_unmirror() {
+	tc -n "$1" qdisc del dev "$2" root handle 1: prio
 }
 
 topo_create() {
@@ -269,4 +288,24 @@ cap_stop() {
 colo_stat() {
 	ip netns exec "$1" "$COLOCTL" status "$2" --json |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats"][sys.argv[1]])' "$3"
+}
+
+# pstat NAME: one counter of primary instance 1.
+pstat() { colo_stat "$TOPO_PRIMARY" 1 "$1"; }
+
+# standin_start LOG [ARGS]: the hypervisor stand-in (coloctl run) owns
+# primary instance 1, with coloctl's INIT options ARGS; its pid is in
+# $standin. standin_stop: it exits, and its instance is torn down with it.
+standin_start() {
+	local log=$1
+	shift
+	colo_run "$TOPO_PRIMARY" 1 primary "$log" "$@" || return
+	standin=$COLO_RUN_PID
+}
+
+standin_stop() {
+	kill "$standin"
+	wait "$standin" 2>/dev/null
+	standin=
+	wait_until eval '! P "$COLOCTL" status 1 >/dev/null 2>&1'
 }

@@ -493,6 +493,44 @@ static void test_syn_vs_non_syn(void)
 	CHECK_LOG(&d, "+a");
 }
 
+static void test_stale_svm_syn_after_checkpoint(void)
+{
+	static const u32 marked[2] = { 3, 0 };
+	struct colo_cmp_mark m = {};
+
+	/*
+	 * Seen in the real pair: at the begin the PVM had answered a new
+	 * connection and sent data, the slower SVM not even its SYN-ACK,
+	 * which came after the mark. The commit took the PVM's SYN-ACK and
+	 * data; the new SVM goes on from where the PVM stood.
+	 */
+	tcp();
+	d.hold = true;
+	drv_add(&d, P, "psyn", 4999, 501, SY | A, NULL);
+	drv_add(&d, P, "p1", 5000, 501, A, "hdr");
+	drv_add(&d, P, "p2", 5003, 501, A, "body");
+	colo_cmp_mark_take(&m, &d.flow, marked);
+	drv_flush(&d);
+	colo_cmp_mark_commit(&m, &d.flow);
+	CHECK_LOG(&d, "+psyn +p1 +p2");
+	d.hold = false;
+	drv_add(&d, S, "ssyn", 4999, 501, SY | A, NULL);
+	drv_add(&d, P, "p3", 5007, 501, A, "more");
+	CHECK_LOG(&d, "-ssyn");
+	drv_add(&d, S, "s3", 5007, 501, A, "more");
+	CHECK_LOG(&d, "+p3 -s3");
+	/* the same after a reset (a one-phase checkpoint) */
+	tcp();
+	d.hold = true;
+	drv_add(&d, P, "psyn", 4999, 501, SY | A, NULL);
+	drv_flush(&d);
+	d.hold = false;
+	drv_reset(&d);
+	drv_add(&d, S, "ssyn", 4999, 501, SY | A, NULL);
+	drv_add(&d, P, "p1", 5000, 501, A, "x");
+	CHECK_LOG(&d, "+psyn -ssyn");
+}
+
 /* --- FIN --------------------------------------------------------------- */
 
 static void test_fin_match(void)
@@ -865,7 +903,7 @@ static void test_mark_commit_no_ack(void)
 	d.flow.flags = COLO_CMP_F_ACK_SVM | COLO_CMP_F_SEQ_KNOWN;
 	colo_cmp_mark_take(&m, &d.flow, marked);
 	colo_cmp_mark_commit(&m, &d.flow);
-	CHECK_EQ(d.flow.flags, 0);
+	CHECK_EQ(d.flow.flags, COLO_CMP_F_RESYNCED);
 }
 
 static const struct {
@@ -901,6 +939,7 @@ static const struct {
 	T(syn_mismatch),
 	T(syn_payload),
 	T(syn_vs_non_syn),
+	T(stale_svm_syn_after_checkpoint),
 	T(fin_match),
 	T(fin_split),
 	T(fin_vs_data),
