@@ -16,12 +16,21 @@
 #                      /dev/vport: colo.pvm.qmp    colo.svm.qmp
 #
 # The hosts are the namespaces of lib/topology.sh; the two NICs, found by
-# MAC, become the hosts' vif ports. Source it after lib/topology.sh, then:
+# MAC, become the hosts' vif ports. Each VM has two QMP monitors, two serial
+# ports here: colo.VM.qmp for that host's colo-qemu-agent, colo.VM.ctl for
+# the harness (selftests/realvm/colo.py). Source it after lib/topology.sh,
+# then:
 #   realvm_topo_create            namespaces, links, bridges, the mirror
-#   realvm_drive INDEX DELAY_MS LOG   start COLO and the driver
-#                                 (selftests/realvm/colo.py drive)
-#   realvm_ctl checkpoint|failover|stop   tell the driver
-#   realvm_wait_log PATTERN SECS  until the driver's log has PATTERN
+#   realvm_agents INDEX           a colo-qemu-agent on each host, waiting
+#                                 for COLO
+#   realvm_start_colo DELAY_MS    start COLO (periodic checkpoints every
+#                                 DELAY_MS) and return once both agents
+#                                 own their instance
+#   realvm_period DELAY_MS        the period, and a checkpoint now
+#   realvm_checkpoints            checkpoints the primary agent logged
+#   realvm_kill pvm|svm           SIGKILL that VM's QEMU (the outer
+#                                 machine does it: vm/run.sh)
+#   realvm_wait_log FILE PATTERN SECS   until FILE has PATTERN
 
 REALVM_DIR=$PROJECT_DIR/selftests/realvm
 REALVM_PIDS=()
@@ -85,43 +94,137 @@ realvm_topo_create() {
 	topo_bridge "$TOPO_SECONDARY" colobr0 eth1 vif
 }
 
-# realvm_drive INDEX DELAY_MS LOG: start COLO (periodic checkpoints every
-# DELAY_MS) and the driver that maps QEMU's checkpoints onto instance
-# INDEX of both hosts; returns once the pair is in COLO state.
-realvm_drive() {
+AGENT=$PROJECT_DIR/tools/colo-qemu-agent
+REALVM_OUT=/run/colo-vm/out
+REALVM_T0=${EPOCHREALTIME/./}
+# The primary agent's checkpoint period: long, so that only the kernel's
+# requests and the harness's (realvm_period) checkpoint unless a test sets
+# a short period.
+REALVM_LONG_MS=300000
+
+# realvm_agents INDEX: the agents, each in its host's namespace, on its
+# VM's first QMP port, and `coloctl monitor` on the primary; their logs are
+# REALVM_PLOG, REALVM_SLOG and REALVM_MLOG, each line stamped with the
+# seconds since the test began. The primary's own period is long: the tests
+# set the period they want through the harness's monitor (realvm_period),
+# and every checkpoint the agent asks for sets its period again, so a phase
+# that must see only requested checkpoints gets them. --wait: the agents
+# start before COLO does, as a management tool would start them.
+realvm_agents() {
 	local pvm svm
 	if ! pvm=$(realvm_port colo.pvm.qmp) ||
 	   ! svm=$(realvm_port colo.svm.qmp); then
 		echo "no QMP ports of the COLO VMs" >&2
 		return 1
 	fi
-	REALVM_CTL=$(mktemp -u /tmp/realvm-ctl.XXXXXX)
-	mkfifo "$REALVM_CTL"
-	REALVM_LOG=$3
-	python3 "$REALVM_DIR/colo.py" drive --pvm "$pvm" --svm "$svm" \
-		--uri "unix:$COLO_REALVM/mig.sock" --delay "$2" --index "$1" \
-		--primary-ns "$TOPO_PRIMARY" --secondary-ns "$TOPO_SECONDARY" \
-		--ctl "$REALVM_CTL" --coloctl "$COLOCTL" >"$REALVM_LOG" 2>&1 &
-	REALVM_PIDS+=($!)
-	realvm_wait_log "COLO state" 300
+	# In the results share: a run that fails keeps them (vm/run.sh).
+	REALVM_PLOG=$REALVM_OUT/realvm-primary.log
+	REALVM_SLOG=$REALVM_OUT/realvm-secondary.log
+	REALVM_MLOG=$REALVM_OUT/realvm-monitor.log
+	ip netns exec "$TOPO_SECONDARY" "$AGENT" --index "$1" \
+		--mode secondary --qmp "$svm" --wait 600 \
+		> >(realvm_stamp >"$REALVM_SLOG") 2>&1 &
+	REALVM_SPID=$!
+	ip netns exec "$TOPO_PRIMARY" "$AGENT" --index "$1" \
+		--mode primary --qmp "$pvm" --checkpoint-interval "$REALVM_LONG_MS" \
+		--wait 600 > >(realvm_stamp >"$REALVM_PLOG") 2>&1 &
+	REALVM_PPID=$!
+	# Every request of the kernel, with its flow and where it differed.
+	ip netns exec "$TOPO_PRIMARY" "$COLOCTL" monitor --index "$1" \
+		> >(realvm_stamp >"$REALVM_MLOG") 2>&1 &
+	REALVM_PIDS+=("$REALVM_SPID" "$REALVM_PPID" $!)
 }
 
-# Only while the driver runs: a FIFO without a reader blocks the writer.
-realvm_ctl() {
-	kill -0 "${REALVM_PIDS[-1]}" 2>/dev/null || return 1
-	echo "$1" >"$REALVM_CTL"
+# Each line with the seconds since the test began, to line up the logs.
+realvm_stamp() {
+	local line t
+	while IFS= read -r line; do
+		t=${EPOCHREALTIME/./}
+		t=$(((t - REALVM_T0) / 1000))
+		printf '%d.%03d %s\n' $((t / 1000)) $((t % 1000)) "$line"
+	done
 }
 
-# realvm_wait_log PATTERN SECS
-realvm_wait_log() {
+# realvm_colo CMD [ARG...]: selftests/realvm/colo.py on the PVM's second
+# monitor.
+realvm_colo() {
+	local cmd=$1 pvm svm
+	shift
+	pvm=$(realvm_port colo.pvm.ctl) || return 1
+	if [[ $cmd == start ]]; then
+		svm=$(realvm_port colo.svm.ctl) || return 1
+		set -- --svm "$svm" --uri "unix:$COLO_REALVM/mig.sock" "$@"
+	fi
+	# Bounded: a QEMU that stops answering fails the step, not the run.
+	timeout "$([[ $cmd == start ]] && echo 320 || echo 60)" \
+		python3 "$REALVM_DIR/colo.py" "$cmd" --pvm "$pvm" "$@"
+}
+
+realvm_start_colo() {
+	realvm_colo start --delay "$1" || return 1
+	realvm_wait_log "$REALVM_SLOG" "ready: instance" 60 &&
+		realvm_wait_log "$REALVM_PLOG" "ready: instance" 60
+}
+
+realvm_period() {
+	realvm_colo period --delay "$1" >/dev/null
+}
+
+realvm_checkpoints() {
+	grep -c 'colo-qemu-agent: checkpoint [0-9]' "$REALVM_PLOG"
+}
+
+# realvm_pauses FROM: the primary agent's checkpoints after its FROMth:
+# how many, their reasons and pauses.
+realvm_pauses() {
+	awk -v from="$1" 'match($0, /agent: checkpoint [0-9]+: reason [^,]*, pause [0-9]+/) {
+		split(substr($0, RSTART, RLENGTH), f, /[ :,]+/)
+		if (f[3] + 0 <= from) next
+		ms = f[7] + 0; why[f[5]]++; c++; s += ms
+		if (c == 1 || ms < lo) lo = ms
+		if (ms > hi) hi = ms }
+	END { if (!c) { print "no checkpoints"; exit }
+		printf "%d checkpoints (", c
+		for (k in why) { printf "%s%d %s", sep, why[k], k; sep = ", " }
+		printf "), pause min %d ms, mean %d ms, max %d ms\n", lo, s / c, hi }' "$REALVM_PLOG"
+}
+
+# What a failing step wants to know: both instances, QEMU's view, the logs.
+realvm_diag() {
+	local ns
+	for ns in "$TOPO_PRIMARY" "$TOPO_SECONDARY"; do
+		timeout 30 ip netns exec "$ns" "$COLOCTL" status 2>&1 | sed 's/^/  /'
+	done
+	realvm_colo query 2>&1 | sed 's/^/  PVM: /'
+	for f in "$REALVM_PLOG" "$REALVM_SLOG" "$REALVM_MLOG"; do
+		echo "  $(basename "$f"), the last 15 lines:"
+		tail -n 15 "$f" | sed 's/^/    /'
+	done
+}
+
+# realvm_kill pvm|svm: the outer machine kills that QEMU with SIGKILL
+# (selftests/vm/run.sh's watcher); returns once it has.
+realvm_kill() {
 	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		grep -q -- "$1" "$REALVM_LOG" && return 0
-		kill -0 "${REALVM_PIDS[-1]}" 2>/dev/null || break
+	rm -f "$REALVM_OUT/colo-killed"
+	echo "$1" >"$REALVM_OUT/colo-kill"
+	for ((i = 0; i < 100; i++)); do
+		[[ $(cat "$REALVM_OUT/colo-killed" 2>/dev/null) == "$1" ]] && return 0
 		sleep 0.1
 	done
-	echo "the COLO driver's log has no '$1':" >&2
-	cat "$REALVM_LOG" >&2
+	echo "the outer machine did not kill the $1" >&2
+	return 1
+}
+
+# realvm_wait_log FILE PATTERN SECS
+realvm_wait_log() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -q -- "$2" "$1" && return 0
+		sleep 0.1
+	done
+	echo "no '$2' in $1 after $3 s:" >&2
+	cat "$1" >&2
 	return 1
 }
 
@@ -132,6 +235,5 @@ realvm_cleanup() {
 		wait "$pid" 2>/dev/null
 	done
 	REALVM_PIDS=()
-	[[ -n ${REALVM_CTL:-} ]] && rm -f "$REALVM_CTL"
 	return 0
 }

@@ -37,7 +37,7 @@ for m in "${mods[@]}"; do
 done
 
 stamp=$( {
-	cat "${BASH_SOURCE[0]}" "$here/init" "$here/diffsvc"
+	cat "${BASH_SOURCE[0]}" "$here/init" "$here/diffsvc" "$here/filesvc"
 	echo "$kver"
 	stat -L -c '%n %s %Y' "$busybox" "${kos[@]}"
 } | sha256sum | cut -d' ' -f1)
@@ -51,6 +51,7 @@ mkdir -p "$tmp"/{bin,dev,proc,sys,etc,modules}
 cp "$busybox" "$tmp/bin/busybox"
 install -m 0755 "$here/init" "$tmp/init"
 install -m 0755 "$here/diffsvc" "$tmp/bin/diffsvc"
+install -m 0755 "$here/filesvc" "$tmp/bin/filesvc"
 echo "$file_lines" >"$tmp/etc/file_lines"
 : >"$tmp/modules/order"
 for ko in "${kos[@]}"; do

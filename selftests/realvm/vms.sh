@@ -7,7 +7,10 @@
 # initramfs (selftests/realvm/mkinitramfs.sh); the SVM waits with -incoming
 # for the PVM's state, so its RAM equals the PVM's from the first
 # checkpoint on. Everything is a unix socket in DIR:
-#   pvm.qmp svm.qmp   QMP servers
+#   pvm.qmp svm.qmp   QMP servers for each VM's colo-qemu-agent
+#   pvm.ctl svm.ctl   a second QMP server each, for the test harness
+#                     (start COLO, the checkpoint period): QEMU takes one
+#                     client per monitor, and the agent keeps its own
 #   mig.sock          the migration (COLO) channel, the SVM listening
 #   pvm.net svm.net   each VM's NIC (-netdev dgram); its peer, the test
 #                     guest's NIC, sends from pvm.net.peer / svm.net.peer
@@ -15,6 +18,7 @@
 #
 # usage: vms.sh start DIR [KVER]    start both, return at once
 #        vms.sh stop DIR            stop both (their pid files are in DIR)
+#        vms.sh kill DIR pvm|svm    SIGKILL one: its host dies
 #        vms.sh mac pvm|svm         the MAC of the test guest's NIC that
 #                                   faces that VM (its host's vif)
 set -euo pipefail
@@ -41,7 +45,7 @@ vm_start() {
 	shift 3
 	local env=()
 	[[ $accel == tcg ]] && env=(LD_PRELOAD="$project/selftests/realvm/tcg_colo_shim.so")
-	rm -f "$dir/$name".{qmp,net,pid}
+	rm -f "$dir/$name".{qmp,ctl,net,pid}
 	env "${env[@]}" qemu-system-x86_64 \
 		-nodefaults -no-user-config -nographic -no-reboot \
 		-name "colo-$name" \
@@ -50,6 +54,7 @@ vm_start() {
 		-append "console=ttyS0 loglevel=4 panic=-1 rdinit=/init edd=off no_timer_check" \
 		-serial "file:$dir/$name.console" -monitor none \
 		-qmp "unix:$dir/$name.qmp,server=on,wait=off" \
+		-qmp "unix:$dir/$name.ctl,server=on,wait=off" \
 		-netdev "dgram,id=n0,local.type=unix,local.path=$dir/$name.net,remote.type=unix,remote.path=$dir/$name.net.peer" \
 		-device "virtio-net-pci,netdev=n0,mac=$VM_MAC,romfile=" \
 		-device virtio-rng-pci \
@@ -70,7 +75,7 @@ start)
 	vm_start "$dir" "$kver" svm -incoming "unix:$dir/mig.sock"
 	vm_start "$dir" "$kver" pvm
 	for _ in $(seq 100); do
-		[[ -S $dir/pvm.qmp && -S $dir/svm.qmp && -S $dir/mig.sock ]] && exit 0
+		[[ -S $dir/pvm.ctl && -S $dir/svm.ctl && -S $dir/mig.sock ]] && exit 0
 		sleep 0.1
 	done
 	die "the VMs did not start: $(cat "$dir"/*.log)"
@@ -81,6 +86,13 @@ mac)
 	svm) echo 52:54:00:c0:fe:02 ;;
 	*) die "mac: pvm or svm" ;;
 	esac
+	;;
+kill)
+	dir=${2:?usage: vms.sh kill DIR pvm|svm}
+	[[ ${3:-} == [ps]vm ]] || die "kill: pvm or svm"
+	[[ -s $dir/$3.pid ]] || die "kill: no $dir/$3.pid"
+	kill -KILL "$(cat "$dir/$3.pid")"
+	rm -f "$dir/$3.pid"
 	;;
 stop)
 	dir=${2:?usage: vms.sh stop DIR}
@@ -93,7 +105,7 @@ stop)
 	exit 0
 	;;
 *)
-	sed -n '/^# usage:/,/^#   *vms.sh stop/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '/^# usage:/,/^#   *vms.sh kill/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 	;;
 esac

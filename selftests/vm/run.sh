@@ -154,20 +154,41 @@ qemu=(qemu-system-x86_64
 	-monitor none
 )
 # The real COLO pair runs on this machine, beside the guest; the guest gets
-# a NIC facing each VM's NIC and a serial port to each VM's QMP socket.
-# Its run directory is not $run, which is gone before the EXIT trap stops
-# the VMs; a failed run keeps their console logs.
+# a NIC facing each VM's NIC and two serial ports to each VM's QMP sockets
+# (the agent's and the harness's). A host dies in the tests by its VM's
+# QEMU being killed, which only this machine can do: the guest asks by
+# writing "pvm" or "svm" into colo-kill of its results share, and a watcher
+# here kills that QEMU with SIGKILL (vms.sh kill) and says so in
+# colo-killed. Its run directory is not $run, which is gone before the
+# EXIT trap stops the VMs; a failed run keeps their console logs.
+colo_kill_watch() {
+	local vm
+	while [[ -d $out ]]; do
+		if [[ -s $out/colo-kill ]]; then
+			vm=$(cat "$out/colo-kill")
+			rm -f "$out/colo-kill"
+			"$project/selftests/realvm/vms.sh" kill "$colo" "$vm" &&
+				echo "$vm" >"$out/colo-killed"
+		fi
+		sleep 0.1
+	done
+}
 if ((colo_vms)); then
-	trap '"$project/selftests/realvm/vms.sh" stop "$colo"
+	trap '[[ -n ${kill_watch:-} ]] && kill "$kill_watch" 2>/dev/null
+		"$project/selftests/realvm/vms.sh" stop "$colo"
 		[[ -d $run ]] && cp "$colo"/*.console "$run/" 2>/dev/null
 		rm -rf "$colo"' EXIT
 	"$project/selftests/realvm/vms.sh" start "$colo" "$kver"
+	colo_kill_watch &
+	kill_watch=$!
 	qemu+=(-device virtio-serial-pci)
 	for vm in pvm svm; do
 		qemu+=(-netdev "dgram,id=$vm,local.type=unix,local.path=$colo/$vm.net.peer,remote.type=unix,remote.path=$colo/$vm.net"
-			-device "virtio-net-pci,netdev=$vm,mac=$("$project/selftests/realvm/vms.sh" mac "$vm"),romfile="
-			-chardev "socket,id=$vm-qmp,path=$colo/$vm.qmp"
-			-device "virtserialport,chardev=$vm-qmp,name=colo.$vm.qmp")
+			-device "virtio-net-pci,netdev=$vm,mac=$("$project/selftests/realvm/vms.sh" mac "$vm"),romfile=")
+		for mon in qmp ctl; do
+			qemu+=(-chardev "socket,id=$vm-$mon,path=$colo/$vm.$mon"
+				-device "virtserialport,chardev=$vm-$mon,name=colo.$vm.$mon")
+		done
 	done
 fi
 
