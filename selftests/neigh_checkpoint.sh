@@ -40,18 +40,6 @@ pstat() {
 	P "$COLOCTL" status 1 | sed -n "s/^    $1: //p"
 }
 
-standin_start() {
-	colo_run "$TOPO_PRIMARY" 1 primary "$tmp/standin.log" --timeout 60000 "$@"
-	standin=$COLO_RUN_PID
-}
-
-standin_stop() {
-	kill "$standin"
-	wait "$standin" 2>/dev/null
-	standin=
-	wait_until eval '! P "$COLOCTL" status 1 >/dev/null 2>&1'
-}
-
 # link_grew N: the capture dropped N more frames of link plumbing.
 link_grew() {
 	(($(pstat svm_pkts_link) >= link0 + $1))
@@ -80,7 +68,7 @@ dump=$!
 wait_until grep -q "listening on" "$tmp/client.log" ||
 	fail "tcpdump on the client did not start: $(cat "$tmp/client.log")"
 
-standin_start
+standin_start "$tmp/standin.log" --timeout 60000
 check "status: neighbour checkpoints on by default" \
 	'P "$COLOCTL" status 1 | grep -q "^  neigh checkpoint: on$" &&
 	 P "$COLOCTL" status 1 --json | grep -q "\"neigh_checkpoint\":true"'
@@ -134,7 +122,7 @@ sed 's/^/# stand-in: /' "$tmp/standin.log"
 standin_stop
 
 # --- the option off: the SVM's question draws nothing ---
-standin_start --neigh-checkpoint off
+standin_start "$tmp/standin.log" --timeout 60000 --neigh-checkpoint off
 check "status: neighbour checkpoints off" \
 	'P "$COLOCTL" status 1 | grep -q "^  neigh checkpoint: off$" &&
 	 P "$COLOCTL" status 1 --json | grep -q "\"neigh_checkpoint\":false"'

@@ -18,18 +18,7 @@ import struct
 import sys
 import time
 
-VM4, PEER4 = bytes([10, 0, 0, 2]), bytes([10, 0, 0, 1])
-VM6 = bytes.fromhex("fd000000000000000000000000000002")
-PEER6 = bytes.fromhex("fd000000000000000000000000000001")
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    s = (s >> 16) + (s & 0xffff)
-    s += s >> 16
-    return ~s & 0xffff
+from framelib import VM4, PEER4, VM6, PEER6, csum
 
 
 def eth(src, dst, etype, payload):

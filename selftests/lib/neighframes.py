@@ -18,24 +18,14 @@ import socket
 import struct
 import sys
 
-VM4, PEER4 = bytes([10, 0, 0, 2]), bytes([10, 0, 0, 1])
-VM6 = bytes.fromhex("fd000000000000000000000000000002")
-PEER6 = bytes.fromhex("fd000000000000000000000000000001")
+from framelib import VM4, PEER4, VM6, PEER6, csum
+
 ANY6 = bytes(16)
 ALL_NODES = bytes.fromhex("ff020000000000000000000000000001")
 ALL_ROUTERS = bytes.fromhex("ff020000000000000000000000000002")
 MLD2_ROUTERS = bytes.fromhex("ff020000000000000000000000000016")
 BCAST = b"\xff" * 6
 HOST_MAC = bytes.fromhex("020000000099")
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    s = (s >> 16) + (s & 0xffff)
-    s += s >> 16
-    return ~s & 0xffff
 
 
 def mcast_mac(addr6):

@@ -23,19 +23,12 @@ import struct
 import sys
 import time
 
+from framelib import csum
+
 VM_MAC = bytes.fromhex("525400c01002")
 CLIENT_MAC = bytes.fromhex("525400c01001")
 VM_IP = socket.inet_aton("10.0.0.2")
 CLIENT_IP = socket.inet_aton("10.0.0.1")
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
 
 
 def ipv4(proto, l4len):
