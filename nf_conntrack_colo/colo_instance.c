@@ -502,6 +502,7 @@ static int colo_op_reset(struct colo_net *cn, struct colo_instance *inst,
 	colo_stats_reset(inst);
 	clear_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags);
 	clear_bit(COLO_INST_CHECKPOINT_BEGUN, &inst->flags);
+	clear_bit(COLO_INST_CHECKPOINT_UNDONE, &inst->flags);
 	WRITE_ONCE(inst->state, NFCOLO_STATE_ACTIVE);
 	/* Flows claimed so far keep their offsets but are left alone. */
 	WRITE_ONCE(inst->generation, atomic_inc_return(&colo_generation));
@@ -532,11 +533,20 @@ int colo_instance_reset(struct net *net, u32 index,
 }
 EXPORT_SYMBOL_GPL(colo_instance_reset);
 
+/* Flows catch up with a new epoch on their next packet. */
+static void colo_epoch_advance(struct colo_instance *inst)
+{
+	/* Pairs with xt_SECCOLO's acquire: it sees undone_epoch too. */
+	smp_store_release(&inst->checkpoint_epoch, inst->checkpoint_epoch + 1);
+}
+
 /*
  * The first phase of a two-phase checkpoint (QEMU's STOP): the role marks
  * what it holds; DO_CHECKPOINT commits. A second begin before the commit
- * marks again, from what is held then. The secondary needs nothing here:
- * its offsets go to zero at the commit.
+ * marks again, from what is held then. The epoch moves on here, not at the
+ * commit: on the secondary the SVM is stopped from now on and resumes as
+ * the PVM's copy, and its first packets after RESUME must not wait for the
+ * commit, which comes later (the hypervisor's event has a way to go).
  */
 static int colo_op_checkpoint_begin(struct colo_net *cn,
 				    struct colo_instance *inst,
@@ -549,7 +559,8 @@ static int colo_op_checkpoint_begin(struct colo_net *cn,
 	}
 	if (inst->role && inst->role->checkpoint_begin)
 		inst->role->checkpoint_begin(inst);
-	set_bit(COLO_INST_CHECKPOINT_BEGUN, &inst->flags);
+	if (!test_and_set_bit(COLO_INST_CHECKPOINT_BEGUN, &inst->flags))
+		colo_epoch_advance(inst);
 	colo_stat_inc(inst, NFCOLO_STATS_CHECKPOINTS_BEGUN);
 	return 0;
 }
@@ -578,18 +589,23 @@ static int colo_op_checkpoint_done(struct colo_net *cn,
 				   struct colo_instance *inst,
 				   struct netlink_ext_ack *extack)
 {
+	bool begun;
+
 	if (inst->state != NFCOLO_STATE_ACTIVE) {
 		COLO_SET_ERR_MSG(extack,
 				 "the instance has failed over: reset it to protect again");
 		return -EINVAL;
 	}
-	/* Flows catch up with the checkpoint on their next packet. */
-	WRITE_ONCE(inst->checkpoint_epoch, inst->checkpoint_epoch + 1);
+	begun = test_bit(COLO_INST_CHECKPOINT_BEGUN, &inst->flags);
+	if (!begun)
+		colo_epoch_advance(inst);
 	if (inst->role && inst->role->checkpoint)
 		inst->role->checkpoint(inst);
 	colo_stat_inc(inst, NFCOLO_STATS_CHECKPOINTS_DONE);
-	if (test_and_clear_bit(COLO_INST_CHECKPOINT_BEGUN, &inst->flags))
+	if (begun) {
+		clear_bit(COLO_INST_CHECKPOINT_BEGUN, &inst->flags);
 		colo_stat_inc(inst, NFCOLO_STATS_CHECKPOINTS_COMMITTED);
+	}
 	/*
 	 * After the role flushed: a new request may only follow new data. A
 	 * request the data path tries between the flush and here finds one
@@ -626,7 +642,17 @@ static void colo_instance_fail_over(struct colo_instance *inst)
 {
 	WRITE_ONCE(inst->state, NFCOLO_STATE_FAILED_OVER);
 	clear_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags);
-	clear_bit(COLO_INST_CHECKPOINT_BEGUN, &inst->flags);
+	/*
+	 * A checkpoint begun and never committed did not happen: the peer
+	 * died before the SVM had the PVM's state, and the SVM runs on from
+	 * its own. Flows that caught up with it undo that (xt_SECCOLO).
+	 */
+	if (test_and_clear_bit(COLO_INST_CHECKPOINT_BEGUN, &inst->flags)) {
+		WRITE_ONCE(inst->undone_epoch, inst->checkpoint_epoch);
+		set_bit(COLO_INST_CHECKPOINT_UNDONE, &inst->flags);
+		colo_epoch_advance(inst);
+		colo_stat_inc(inst, NFCOLO_STATS_CHECKPOINTS_UNDONE);
+	}
 	colo_stat_inc(inst, NFCOLO_STATS_FAILOVERS);
 	if (inst->role && inst->role->failover)
 		inst->role->failover(inst);

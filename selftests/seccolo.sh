@@ -5,8 +5,9 @@
 # the SVM's TCP segments leave the secondary with the PVM's sequence numbers
 # (IPv4 and IPv6, client- and guest-opened), the peer's ack and SACK blocks
 # reach the SVM in its own numbering, a checkpoint zeroes the offsets, a
-# failover stops learning but keeps offsets, a reset starts afresh, and a
-# flow older than its instance is left alone.
+# failover stops learning but keeps offsets, a reset starts afresh, a
+# flow older than its instance is left alone, and a two-phase checkpoint
+# zeroes at its begin, undone by a failover before its commit.
 source "$(dirname "$0")/lib/guest.sh"
 TOPO_FILE_MB=4
 source "$(dirname "$0")/lib/topology.sh"
@@ -193,4 +194,46 @@ check "a rule without its instance says so in the kernel log, once" \
 check "a flow older than the instance is counted untracked" untracked
 deltas
 check "...and is not rewritten" '[[ $(shift_of e) == 0 ]]'
+
+# --- two-phase checkpoints: the SVM is stopped from the begin on and
+# resumes as the PVM's copy, before its RESUME reaches the agent and the
+# commit comes; a failover between a begin and its commit (the primary died
+# mid-checkpoint) means the SVM runs on from its own state. Seen on the
+# client's packets as they reach the SVM: each one makes its flow catch up
+# first, and its ack shows the offset in force. (The stand-in SVM is never
+# made a copy of the PVM, so its own segments, confused by those acks, say
+# nothing reliable here.)
+cap_start "$TOPO_SECONDARY" eth1 in "$tmp/peer-in.pcap"
+cap_start "$TOPO_SECONDARY" vif out "$tmp/peer-out.pcap"
+echo_open f
+echo_line f
+echo_open g
+echo_line g
+S "$COLOCTL" checkpoint-begin 1
+echo_line f
+S "$COLOCTL" checkpoint 1
+echo_line f
+echo_open h
+echo_line h
+S "$COLOCTL" checkpoint-begin 1
+echo_line h
+S "$COLOCTL" failover 1
+echo_line h
+echo_line f
+echo_line g
+cap_stop
+python3 "$check_seq" ackdeltas "$tmp/peer-in.pcap" "$tmp/peer-out.pcap" \
+	$VM_IP4 $PORT_ECHO >"$tmp/deltas"
+echo "offsets on the client's packets per client port: $(tr '\n' ';' <"$tmp/deltas")"
+offset_h=$(shift_of h)
+check "begin: the offset is zero from the begin on, before the commit" \
+	'[[ $(shift_of f) =~ ^$nonzero\ 0$ ]]'
+check "a begin the failover undoes: the flow gets its offset back" \
+	'[[ $offset_h =~ ^($nonzero)\ 0\ ($nonzero)$ && ${BASH_REMATCH[1]} == "${BASH_REMATCH[2]}" ]]'
+check "a flow that missed a committed checkpoint is zeroed all the same" \
+	'[[ $(shift_of g) =~ ^$nonzero\ 0$ ]]'
+check "counted: 2 begun, 1 committed, 1 undone" \
+	'[[ $(colo_stat "$TOPO_SECONDARY" 1 checkpoints_begun) == 2 &&
+	    $(colo_stat "$TOPO_SECONDARY" 1 checkpoints_committed) == 1 &&
+	    $(colo_stat "$TOPO_SECONDARY" 1 checkpoints_undone) == 1 ]]'
 ksft_exit

@@ -11,6 +11,10 @@
   deltas RAW.pcap OUT.pcap VM_ADDR VM_PORT
       For each SVM segment, OUT seq - RAW seq: a line "PEER_PORT: D1 D2..."
       per connection, with the values in the order they change.
+  ackdeltas IN.pcap OUT.pcap VM_ADDR VM_PORT
+      The same for the peer's packets to the SVM, IN (before SECCOLO's
+      host) and OUT (delivered to the SVM): IN ack - OUT ack, i.e. the
+      offset the SVM's own segments get at that moment.
 """
 import os
 import sys
@@ -85,32 +89,56 @@ def sack(pvm_pcap, svm_pcap, in_pcap, out_pcap, vm, port):
     return blocks > 0 and bad == 0 and offset != 0
 
 
-def deltas(raw_pcap, out_pcap, vm, port):
-    # The same packet before and after SECCOLO: all but seq is equal.
-    def key(s):
-        return (s.dst, s.dport, s.ipid, s.ts, s.ack, s.flags, s.payload)
-    # Packets alike but for seq (pure ACKs in one millisecond) pair up in
-    # the order both captures saw them.
-    raw = {}
-    for s in vm_segments(raw_pcap, vm, int(port)):
-        raw.setdefault(key(s), deque()).append(s)
+def print_changes(pairs):
+    """pairs: ((peer_port, delta)...); print each connection's deltas as
+    they change, in the order seen."""
     conns = {}
-    for s in vm_segments(out_pcap, vm, int(port)):
-        same = raw.get(key(s))
-        if not same:
-            continue
-        r = same.popleft()
-        seen = conns.setdefault((s.dst, s.dport), [])
-        d = (s.seq - r.seq) % MOD
+    for peer_port, d in pairs:
+        seen = conns.setdefault(peer_port, [])
         if not seen or seen[-1] != d:
             seen.append(d)
-    for (_, peer_port), seen in conns.items():
+    for peer_port, seen in conns.items():
         print("%d: %s" % (peer_port, " ".join(str(d) for d in seen)))
     return True
 
 
+def paired(before, after, key):
+    """(b, a) for each segment of after with its twin in before. Segments
+    alike in key pair up in the order both captures saw them."""
+    pool = {}
+    for s in before:
+        pool.setdefault(key(s), deque()).append(s)
+    for s in after:
+        same = pool.get(key(s))
+        if same:
+            yield same.popleft(), s
+
+
+def deltas(raw_pcap, out_pcap, vm, port):
+    # The same packet before and after SECCOLO: all but seq is equal.
+    def key(s):
+        return (s.dst, s.dport, s.ipid, s.ts, s.ack, s.flags, s.payload)
+    port = int(port)
+    return print_changes((a.dport, (a.seq - r.seq) % MOD) for r, a in
+                         paired(vm_segments(raw_pcap, vm, port),
+                                vm_segments(out_pcap, vm, port), key))
+
+
+def ackdeltas(in_pcap, out_pcap, vm, port):
+    # The same packet of the peer before and after SECCOLO: all but ack.
+    def key(s):
+        return (s.src, s.sport, s.ipid, s.ts, s.seq, s.flags, s.payload)
+
+    def to_vm(path):
+        return [s for s in segments(path) if s.dst == vm and
+                s.dport == int(port) and s.flags & ACK]
+    return print_changes((a.sport, (b.ack - a.ack) % MOD) for b, a in
+                         paired(to_vm(in_pcap), to_vm(out_pcap), key))
+
+
 if __name__ == "__main__":
-    checks = {"match": match, "sack": sack, "deltas": deltas}
+    checks = {"match": match, "sack": sack, "deltas": deltas,
+              "ackdeltas": ackdeltas}
     if len(sys.argv) < 2 or sys.argv[1] not in checks:
         sys.exit(__doc__)
     sys.exit(0 if checks[sys.argv[1]](*sys.argv[2:]) else 1)

@@ -75,6 +75,48 @@ static bool seccolo_owns(const struct colo_instance *inst,
 	       !(flow->flags & NF_CT_COLO_F_UNTRACKED);
 }
 
+static bool seccolo_offset_set(struct nf_conn *ct, const struct nf_conn_colo *flow)
+{
+	struct nf_conn_seqadj *seqadj = nfct_seqadj(ct);
+
+	return seqadj && seqadj->seq[flow->vm_dir].offset_after;
+}
+
+/* Back to the offset learned from the two ISNs (as nf_ct_seqadj_init()). */
+static void seccolo_restore_offset(struct nf_conn *ct,
+				   const struct nf_conn_colo *flow)
+{
+	struct nf_conn_seqadj *seqadj = nfct_seqadj(ct);
+	s32 offset = flow->sec.isn_pvm - flow->sec.isn_svm;
+
+	if (!seqadj)
+		return;
+	seqadj->seq[flow->vm_dir].offset_before = offset;
+	seqadj->seq[flow->vm_dir].offset_after = offset;
+}
+
+/*
+ * A failover undid the checkpoint begun at @undone (the epoch is now
+ * @undone + 1): the SVM runs on from its own state. A flow that caught up
+ * with that checkpoint from the epoch before gets back what the catch-up
+ * took; one that had not caught up yet keeps what it has. Returns false if
+ * the flow missed a committed checkpoint too, which still applies.
+ */
+static bool seccolo_undo(struct nf_conn *ct, struct nf_conn_colo *flow,
+			 u32 from, u32 undone)
+{
+	if (from == undone) {
+		if (flow->flags & NF_CT_COLO_F_CKPT_ZEROED)
+			seccolo_restore_offset(ct, flow);
+		if (flow->flags & NF_CT_COLO_F_CKPT_LEARNED)
+			flow->flags &= ~NF_CT_COLO_F_LEARNED;
+	} else if (from != undone - 1) {
+		return false;
+	}
+	flow->flags &= ~(NF_CT_COLO_F_CKPT_ZEROED | NF_CT_COLO_F_CKPT_LEARNED);
+	return true;
+}
+
 /*
  * After a checkpoint the SVM is a copy of the PVM, sequence numbers and
  * all: nothing is left to rewrite, and a handshake in progress went along.
@@ -82,14 +124,28 @@ static bool seccolo_owns(const struct colo_instance *inst,
 static void seccolo_catch_up(const struct colo_instance *inst,
 			     struct nf_conn *ct, struct nf_conn_colo *flow)
 {
-	u32 epoch = READ_ONCE(inst->checkpoint_epoch);
+	/* Acquire: pairs with the release that moved the epoch on. */
+	u32 epoch = smp_load_acquire(&inst->checkpoint_epoch);
+	u32 from = flow->checkpoint_epoch;
+	bool one_step = from + 1 == epoch;
 
-	if (flow->checkpoint_epoch == epoch)
+	if (from == epoch)
 		return;
 	flow->checkpoint_epoch = epoch;
+	if (test_bit(COLO_INST_CHECKPOINT_UNDONE, &inst->flags) &&
+	    epoch == READ_ONCE(inst->undone_epoch) + 1 &&
+	    seccolo_undo(ct, flow, from, epoch - 1))
+		return;
+	flow->flags &= ~(NF_CT_COLO_F_CKPT_ZEROED | NF_CT_COLO_F_CKPT_LEARNED);
+	if (one_step && seccolo_offset_set(ct, flow))
+		flow->flags |= NF_CT_COLO_F_CKPT_ZEROED;
 	seccolo_zero_offsets(ct);
-	if (flow->flags & NF_CT_COLO_F_SEEN_SYN)
+	if ((flow->flags & (NF_CT_COLO_F_SEEN_SYN | NF_CT_COLO_F_LEARNED)) ==
+	    NF_CT_COLO_F_SEEN_SYN) {
 		flow->flags |= NF_CT_COLO_F_LEARNED;
+		if (one_step)
+			flow->flags |= NF_CT_COLO_F_CKPT_LEARNED;
+	}
 }
 
 static void seccolo_record_syn(struct nf_conn_colo *flow,

@@ -28,6 +28,7 @@
 enum colo_instance_flag {
 	COLO_INST_CHECKPOINT_PENDING,	/* one request at a time */
 	COLO_INST_CHECKPOINT_BEGUN,	/* DO_CHECKPOINT will commit it */
+	COLO_INST_CHECKPOINT_UNDONE,	/* failover undid a begun one */
 	COLO_INST_DEAD,			/* unlinked, being freed */
 };
 
@@ -69,10 +70,16 @@ struct colo_instance {
 	/*
 	 * Flows remember both: a flow of an older generation was claimed
 	 * before a RESET and is left alone; a flow of an older epoch has
-	 * not yet seen the last checkpoint.
+	 * not yet seen the last checkpoint. The epoch moves on at the begin
+	 * of a two-phase checkpoint (the SVM is stopped from then on, and
+	 * resumes as the PVM's copy), or at a DO_CHECKPOINT without one. A
+	 * failover between a begin and its commit moves it on once more, past
+	 * @undone_epoch (COLO_INST_CHECKPOINT_UNDONE): that checkpoint never
+	 * happened, the SVM runs on from its own state.
 	 */
 	u32				generation;
 	u32				checkpoint_epoch;
+	u32				undone_epoch;
 	struct colo_pcpu_stats __percpu	*stats;
 	/* Queue depths and their high-water marks: the primary sets them. */
 	atomic_t			gauge[3];
@@ -245,6 +252,14 @@ enum nf_ct_colo_flag {
 	NF_CT_COLO_F_LEARNED	= 1 << 0,	/* secondary: offset known */
 	NF_CT_COLO_F_UNTRACKED	= 1 << 1,	/* handshake missed: left alone */
 	NF_CT_COLO_F_SEEN_SYN	= 1 << 2,	/* secondary: SVM ISN known */
+	/*
+	 * Secondary: what the flow's last catch-up with a checkpoint did, if
+	 * it came from the epoch just before: zeroed a learned offset, or
+	 * took a handshake in progress as learned. A failover that undoes
+	 * that checkpoint undoes these.
+	 */
+	NF_CT_COLO_F_CKPT_ZEROED  = 1 << 3,
+	NF_CT_COLO_F_CKPT_LEARNED = 1 << 4,
 };
 
 struct nf_conn_colo {

@@ -38,7 +38,13 @@
  *                         checkpoint. DO_CHECKPOINT without a begin
  *                         releases everything (Xen libxl). A second begin
  *                         before the commit marks again: what is held
- *                         then. A secondary does nothing at the begin.
+ *                         then. A secondary's SVM is stopped from the
+ *                         begin on and resumes as the PVM's copy: its
+ *                         offsets are zero from the begin, not the
+ *                         commit. A DO_FAILOVER after a begin without its
+ *                         commit undoes the begin (the checkpoint never
+ *                         happened): a secondary's flows get back the
+ *                         offsets the begin took.
  *                         EINVAL after failover. Kernels without it answer
  *                         EOPNOTSUPP; colo-qemu-agent then sends
  *                         DO_CHECKPOINT alone.
@@ -198,6 +204,8 @@ enum nfcolo_stats {
 	NFCOLO_STATS_CHECKPOINTS_COMMITTED, /* DO_CHECKPOINT after a begin */
 	/* primary, again */
 	NFCOLO_STATS_REQ_NEIGH,
+	/* both roles, again */
+	NFCOLO_STATS_CHECKPOINTS_UNDONE, /* begun, then failover: undone */
 	__NFCOLO_STATS_MAX
 };
 
