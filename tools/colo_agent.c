@@ -289,8 +289,12 @@ static int agent_stop(struct colo_agent *a, const struct qmp_msg *m)
 	else
 		snprintf(a->reason, sizeof(a->reason), "periodic");
 	a->in_flight = false;
-	if (a->cfg->mode == NFCOLO_MODE_PRIMARY && a->two_phase &&
-	    agent_kcmd(a, COLO_K_BEGIN, "CHECKPOINT_BEGIN"))
+	/*
+	 * Both roles begin here. The secondary's SVM resumes as the PVM's
+	 * copy and sends at once, before RESUME could reach us: its offsets
+	 * must already be zero.
+	 */
+	if (a->two_phase && agent_kcmd(a, COLO_K_BEGIN, "CHECKPOINT_BEGIN"))
 		return a->exit_code;
 	return AGENT_RUNNING;
 }
@@ -329,6 +333,9 @@ static int agent_colo_exit(struct colo_agent *a, const struct qmp_msg *m)
 	       sizeof(reason));
 	agent_log(a, "COLO_EXIT (mode %s, reason %s): failing instance %u "
 		  "over", mode, reason, a->cfg->index);
+	if (a->stopped)
+		agent_log(a, "the checkpoint begun at STOP never completed: "
+			  "the failover undoes it");
 	a->phase = AGENT_FAILED_OVER;
 	a->stopped = a->in_flight = a->deferred = false;
 	if (agent_kcmd(a, COLO_K_FAILOVER, "DO_FAILOVER"))

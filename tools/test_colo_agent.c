@@ -476,10 +476,10 @@ static void test_secondary_device(void)
 	event("STOP", 3000, NULL);
 	event("RESUME", 3040, NULL);
 	STEP_UNTIL(logged("checkpoint 1:"));
-	check(!strcmp(w.k.log, "ID") &&
+	check(!strcmp(w.k.log, "IBD") &&
 	      logged("checkpoint 1: reason periodic, pause 40 ms"),
-	      "secondary: RESUME is DO_CHECKPOINT, no BEGIN (kernel log "
-	      "'%s')", w.k.log);
+	      "secondary: STOP is CHECKPOINT_BEGIN, RESUME DO_CHECKPOINT "
+	      "(kernel log '%s')", w.k.log);
 	kernel_request(NFCOLO_REASON_MISCOMPARE);
 	settle();
 	check(w.rx_len == 0, "secondary: no checkpoint requests to QEMU");
@@ -489,8 +489,33 @@ static void test_secondary_device(void)
 	event("COLO_EXIT", 4000, "{\"mode\": \"secondary\", \"reason\": "
 	      "\"error\"}");
 	STEP_UNTIL(strchr(w.k.log, 'F'));
-	check(!strcmp(w.k.log, "IDF") && logged("reason error"),
+	check(!strcmp(w.k.log, "IBDF") && logged("reason error"),
 	      "secondary COLO_EXIT (reason error): DO_FAILOVER");
+	world_end();
+}
+
+/*
+ * The primary dies mid-checkpoint: the secondary saw STOP, never RESUME
+ * as the PVM's copy, and QEMU leaves COLO. The failover follows the begin
+ * without a commit, which tells the kernel to undo the begin.
+ */
+static void test_secondary_dies_mid_checkpoint(void)
+{
+	world_start(NFCOLO_MODE_SECONDARY, false, 0);
+	handshake("secondary");
+	STEP_UNTIL(logged("ready"));
+	event("STOP", 3000, NULL);
+	STEP_UNTIL(strchr(w.k.log, 'B'));
+	event("COLO_EXIT", 3100, "{\"mode\": \"secondary\", \"reason\": "
+	      "\"error\"}");
+	STEP_UNTIL(strchr(w.k.log, 'F'));
+	event("RESUME", 3200, NULL);
+	settle();
+	check(!strcmp(w.k.log, "IBF") && logged("never completed") &&
+	      !logged("checkpoint 1:"),
+	      "STOP, then COLO_EXIT: BEGIN, DO_FAILOVER, no commit, and the "
+	      "RESUME of the failover is no checkpoint (kernel log '%s')",
+	      w.k.log);
 	world_end();
 }
 
@@ -623,6 +648,7 @@ int main(void)
 	test_primary();
 	test_one_phase();
 	test_secondary_device();
+	test_secondary_dies_mid_checkpoint();
 	test_qemu_gone(false);
 	test_qemu_gone(true);
 	test_kernel_gone();
