@@ -14,11 +14,15 @@
 #     VM's virtio-rng), with no periodic checkpoint to hide it: each
 #     connection's miscompare draws a checkpoint, after which the SVM is the
 #     PVM's copy, and a download compares equal again; checkpoints bounded;
-#  3. the soak (issue 11): identical traffic for REALVM_SOAK_S seconds
+#  3. an SVM whose neighbour entry for the client is gone (issue 10, part
+#     4; realvm/neighsvc deletes it in the SVM only): its ARP request draws
+#     a checkpoint at once, the answer comes before the compare timeout,
+#     and the SVM is back in step;
+#  4. the soak (issue 11): identical traffic for REALVM_SOAK_S seconds
 #     (default 120) with a checkpoint every 3 s: downloads intact, no
 #     request, unreclaimable slab and the instance's state flat;
 #     REALVM_CAPTURE=1 keeps captures of the soak that drew a request;
-#  4. failover from a real checkpoint: the primary QEMU is killed (SIGKILL,
+#  5. failover from a real checkpoint: the primary QEMU is killed (SIGKILL,
 #     by the outer machine) mid-download, the SVM takes over when its QEMU
 #     leaves COLO by itself; the download and an echo stream complete.
 # Needs selftests/vm/run.sh --colo-vms (skips otherwise).
@@ -60,6 +64,11 @@ pstat() {
 		python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats"][sys.argv[1]])' "$1"
 }
 requests() { pstat checkpoints_requested; }
+# One setting of the primary's instance.
+pstat_cfg() {
+	timeout 30 ip netns exec "$TOPO_PRIMARY" "$COLOCTL" status 1 --json |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)[0][sys.argv[1]])' "$1"
+}
 # wait_ckpt N: until the primary agent logged more than N checkpoints.
 wait_ckpt() {
 	local i
@@ -121,8 +130,30 @@ r4=$(requests) matched1=$(pstat pkts_matched) c4=$(realvm_checkpoints)
 check "it compared equal ($((matched1 - matched0)) packets matched, $((r4 - r3)) requests, $((c4 - c3)) checkpoints)" \
 	"((matched1 > matched0 && r4 == r3 && c4 == c3))"
 
-# 3. The soak: identical traffic with a checkpoint every 3 s.
-stamp "3. soak, $soak_s s"
+# 3. The SVM forgets its neighbour entry for the client (the PVM keeps
+# its own) and must ask before it can answer. Only the kernel's requests
+# checkpoint here (the long period of phase 2).
+stamp "3. the SVM forgets its neighbour"
+c=$(realvm_checkpoints) r0=$(requests) rn0=$(pstat req_neigh)
+rt0=$(pstat req_timeout) timeout_ms=$(pstat_cfg compare_timeout_ms)
+t0=${EPOCHREALTIME/./}
+answer=$(C timeout 30 socat -u "TCP:$VM_IP4:82" -)
+ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+wait_ckpt "$c" || bail "the SVM's neighbour request drew no checkpoint"
+r1=$(requests) rn1=$(pstat req_neigh) rt1=$(pstat req_timeout)
+check "the answer reached the client in $ms ms, within the compare timeout ($timeout_ms ms)" \
+	"[[ \$answer == 'neighbour: ok' ]] && ((ms < timeout_ms))"
+check "the SVM's ARP request drew the checkpoint: $((rn1 - rn0)) neigh, $((rt1 - rt0)) timeout, $((r1 - r0)) requests" \
+	"((rn1 - rn0 == 1 && rt1 == rt0 && r1 - r0 == 1))"
+echo "  $(realvm_pauses "$c")"
+matched0=$(pstat pkts_matched) c1=$(realvm_checkpoints)
+check "after it the SVM is back in step: a download is intact" "[[ \$(get) == $want ]]"
+r2=$(requests) matched1=$(pstat pkts_matched) c2=$(realvm_checkpoints)
+check "it compared equal ($((matched1 - matched0)) packets matched, $((r2 - r1)) requests, $((c2 - c1)) checkpoints)" \
+	"((matched1 > matched0 && r2 == r1 && c2 == c1))"
+
+# 4. The soak: identical traffic with a checkpoint every 3 s.
+stamp "4. soak, $soak_s s"
 slab_kb() { awk '/^SUnreclaim:/ { print $2 }' /proc/meminfo; }
 instance() {
 	echo "flows $(pstat flows), held pvm $(pstat pvm_queue) svm $(pstat svm_queue)"
@@ -155,8 +186,8 @@ echo "  unreclaimable slab: $slab0 kB at the start, $slab1 kB at the end ($((sla
 echo "  primary instance: at the start $inst0; at the end $inst1"
 check "soak: unreclaimable slab flat (within 2 MB)" "((slab1 - slab0 < 2048))"
 
-# 4. Failover from a real checkpoint, mid-download, with an echo stream.
-stamp "4. failover"
+# 5. Failover from a real checkpoint, mid-download, with an echo stream.
+stamp "5. failover"
 realvm_period 2000
 ip netns exec "$TOPO_SWITCH" tc qdisc add dev sw-client root tbf \
 	rate 1mbit burst 16k latency 400ms

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Build the initramfs of the small COLO test VMs (PVM and SVM): static
-# busybox, the Debian kernel's virtio-net and virtio-rng modules and the VMs' init. Cached
-# until one of its inputs changes.
+# busybox, the Debian kernel's virtio-net, virtio-rng and fw_cfg modules
+# and the VMs' init and services. Cached until one of its inputs changes.
 #
 # usage: selftests/realvm/mkinitramfs.sh KVER OUTPUT.cpio
 set -euo pipefail
@@ -14,7 +14,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 busybox=/bin/busybox
 # 1.3 MB served by httpd on port 80 (selftests/realvm.sh knows the number).
 file_lines=200000
-mods=(virtio_pci virtio_net virtio_rng)
+mods=(virtio_pci virtio_net virtio_rng qemu_fw_cfg)
 
 die() { echo "realvm/mkinitramfs: $*" >&2; exit 1; }
 
@@ -37,7 +37,7 @@ for m in "${mods[@]}"; do
 done
 
 stamp=$( {
-	cat "${BASH_SOURCE[0]}" "$here/init" "$here/diffsvc" "$here/filesvc"
+	cat "${BASH_SOURCE[0]}" "$here/init" "$here"/{diff,file,neigh}svc
 	echo "$kver"
 	stat -L -c '%n %s %Y' "$busybox" "${kos[@]}"
 } | sha256sum | cut -d' ' -f1)
@@ -52,6 +52,7 @@ cp "$busybox" "$tmp/bin/busybox"
 install -m 0755 "$here/init" "$tmp/init"
 install -m 0755 "$here/diffsvc" "$tmp/bin/diffsvc"
 install -m 0755 "$here/filesvc" "$tmp/bin/filesvc"
+install -m 0755 "$here/neighsvc" "$tmp/bin/neighsvc"
 echo "$file_lines" >"$tmp/etc/file_lines"
 : >"$tmp/modules/order"
 for ko in "${kos[@]}"; do

@@ -15,6 +15,8 @@
 #   pvm.net svm.net   each VM's NIC (-netdev dgram); its peer, the test
 #                     guest's NIC, sends from pvm.net.peer / svm.net.peer
 #   pvm.console svm.console   serial console logs
+# Each VM also reads its role, pvm or svm, from fw_cfg (opt/colo/role):
+# the one thing a checkpoint does not copy (realvm/neighsvc).
 #
 # usage: vms.sh start DIR [KVER]    start both, return at once
 #        vms.sh stop DIR            stop both (their pid files are in DIR)
@@ -58,6 +60,7 @@ vm_start() {
 		-netdev "dgram,id=n0,local.type=unix,local.path=$dir/$name.net,remote.type=unix,remote.path=$dir/$name.net.peer" \
 		-device "virtio-net-pci,netdev=n0,mac=$VM_MAC,romfile=" \
 		-device virtio-rng-pci \
+		-fw_cfg "name=opt/colo/role,string=$name" \
 		-pidfile "$dir/$name.pid" "$@" \
 		</dev/null >"$dir/$name.log" 2>&1 &
 }
