@@ -77,6 +77,12 @@ wait "$owner" || true
 owner=
 topo_svm_takes_over
 echo "the primary died with ${at[*]} of $TOPO_FILE_MB MiB downloaded"
+# What asked for checkpoints (identical traffic should ask for none), and
+# what the kernel dropped on the way (softnet_stat: dropped, per CPU).
+grep '^checkpoint requested' "$tmp/primary.log" | head -n 10
+echo "primary: pkts_dropped $(colo_stat "$TOPO_PRIMARY" 1 pkts_dropped)," \
+	"svm_pkts_no_flow $(colo_stat "$TOPO_PRIMARY" 1 svm_pkts_no_flow);" \
+	"softnet drops: $(awk '{ printf "%d ", strtonum("0x" $2) }' /proc/net/softnet_stat)"
 check "the primary compared the downloads ($matched matched, $requested checkpoints)" \
 	'((matched > 1000))'
 if ((max_at < (TOPO_FILE_MB << 20))); then

@@ -45,6 +45,7 @@ CLIENT_IP4=10.0.0.1
 CLIENT_IP6=fd00::1
 VM_MAC=52:54:00:c0:10:02
 CLIENT_MAC=52:54:00:c0:10:01
+CLIENT_LL6=fe80::5054:ff:fec0:1001	# from CLIENT_MAC (EUI-64)
 # Services, the same in both VMs.
 PORT_FILE=80		# sends $TOPO_FILE on connect
 PORT_ECHO=7		# TCP echo
@@ -82,15 +83,28 @@ topo_br_netfilter() {
 		net.bridge.bridge-nf-call-ip6tables=1
 }
 
-# topo_vm NS: the VM's address, the same in PVM and SVM. Real COLO keeps
-# the SVM's neighbour cache equal to the PVM's by checkpointing; between
-# two namespaces a permanent entry for the client stands in for that.
+# topo_mac NS IF MAC: IF's MAC, set with the link down, so that its IPv6
+# link-local address is made from MAC (the link came up with a random one).
+topo_mac() {
+	ip -n "$1" link set "$2" down
+	ip -n "$1" link set "$2" address "$3"
+	ip -n "$1" link set "$2" up
+}
+
+# topo_vm NS: the VM's addresses, the same in PVM and SVM, link-local
+# included, as in real COLO (no DAD: it would meet the other VM's copy
+# through the mirror). Real COLO keeps the SVM's neighbour cache equal to
+# the PVM's by checkpointing; between two namespaces permanent entries for
+# the client's addresses stand in for that: the stand-in's checkpoint
+# cannot make an SVM that asked for a neighbour the PVM's copy again.
 topo_vm() {
-	ip -n "$1" link set eth0 address "$VM_MAC"
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.eth0.accept_dad=0
+	topo_mac "$1" eth0 "$VM_MAC"
 	ip -n "$1" addr add "$VM_IP4/24" dev eth0
 	ip -n "$1" addr add "$VM_IP6/64" dev eth0 nodad
 	ip -n "$1" neigh replace "$CLIENT_IP4" lladdr "$CLIENT_MAC" dev eth0 nud permanent
 	ip -n "$1" neigh replace "$CLIENT_IP6" lladdr "$CLIENT_MAC" dev eth0 nud permanent
+	ip -n "$1" neigh replace "$CLIENT_LL6" lladdr "$CLIENT_MAC" dev eth0 nud permanent
 }
 
 # Xen's colo-proxy-setup mirror: what leaves vif towards the PVM is copied
@@ -136,7 +150,7 @@ topo_create() {
 	topo_link "$TOPO_SECONDARY" vif "$TOPO_SVM" eth0
 	topo_bridge "$TOPO_SWITCH" sw sw-client sw-primary sw-secondary
 
-	ip -n "$TOPO_CLIENT" link set eth0 address "$CLIENT_MAC"
+	topo_mac "$TOPO_CLIENT" eth0 "$CLIENT_MAC"
 	ip -n "$TOPO_CLIENT" addr add "$CLIENT_IP4/24" dev eth0
 	ip -n "$TOPO_CLIENT" addr add "$CLIENT_IP6/64" dev eth0 nodad
 	topo_vm "$TOPO_PVM"
