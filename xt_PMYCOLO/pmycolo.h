@@ -55,6 +55,8 @@ struct pmycolo_pkt {
 	unsigned long		held_at;	/* jiffies */
 	u32			data_off;	/* compared bytes start here */
 	bool			marked;		/* by a checkpoint begin */
+	/* SVM: came between a checkpoint's begin and commit */
+	bool			in_checkpoint;
 };
 
 int pmycolo_parse(const struct sk_buff *skb, u8 family,

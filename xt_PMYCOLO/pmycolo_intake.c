@@ -168,6 +168,8 @@ static int pmycolo_enqueue(struct pmycolo_inst *pi,
 			goto noted;
 	}
 	pkt->marked = false;
+	pkt->in_checkpoint = side == COLO_CMP_SVM &&
+			     test_bit(COLO_INST_CHECKPOINT_BEGUN, &pi->inst->flags);
 	pmycolo_flow_queue(flow, side, pkt);
 	pmycolo_flow_touch(&pi->flows, flow, true);
 	pkt->held_at = jiffies;

@@ -28,6 +28,7 @@ struct pmycolo_batch {
 	unsigned int		compared;
 	u64			compared_bytes;
 	unsigned int		matched;
+	unsigned int		stale;
 	bool			miscompare;
 	struct colo_event	ev;
 };
@@ -84,6 +85,18 @@ static void pmycolo_compare_flow(struct pmycolo_inst *pi,
 		case COLO_CMP_WAIT:
 			return;
 		case COLO_CMP_MISCOMPARE:
+			/*
+			 * SVM output that came while a checkpoint was under way
+			 * may be from before it, late on its way (and given the
+			 * offsets of after it by the secondary): it is dropped
+			 * and the next is compared. A real divergence shows
+			 * again in the SVM's next output.
+			 */
+			if (s && s->in_checkpoint && !p->marked) {
+				pmycolo_pop(pi, s, COLO_CMP_SVM, b);
+				b->stale++;
+				break;
+			}
 			flow->diverged = true;
 			b->compared++;
 			b->compared_bytes += p->cmp.len;
@@ -130,6 +143,7 @@ static void pmycolo_compare_ready(struct pmycolo_inst *pi,
 		b.compared = 0;
 		b.compared_bytes = 0;
 		b.matched = 0;
+		b.stale = 0;
 		b.miscompare = false;
 
 		spin_lock_bh(&pi->lock);
@@ -153,6 +167,9 @@ static void pmycolo_compare_ready(struct pmycolo_inst *pi,
 			colo_stat_add(pi->inst, NFCOLO_STATS_PKTS_MATCHED,
 				      b.matched);
 		}
+		if (b.stale)
+			colo_stat_add(pi->inst, NFCOLO_STATS_SVM_PKTS_STALE,
+				      b.stale);
 		pmycolo_release_list(pi, &b.release, false);
 		pmycolo_free_list(pi, &b.freeq, true);
 		if (b.miscompare)

@@ -206,6 +206,8 @@ enum nfcolo_stats {
 	NFCOLO_STATS_REQ_NEIGH,
 	/* both roles, again */
 	NFCOLO_STATS_CHECKPOINTS_UNDONE, /* begun, then failover: undone */
+	/* primary, again */
+	NFCOLO_STATS_SVM_PKTS_STALE,	/* differed, came during a checkpoint */
 	__NFCOLO_STATS_MAX
 };
 
