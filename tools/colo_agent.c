@@ -89,6 +89,7 @@ void colo_agent_init(struct colo_agent *a, const struct colo_agent_cfg *cfg,
 	a->exit_code = AGENT_RUNNING;
 	a->two_phase = true;
 	a->caps_id = a->status_id = a->delay_id = a->heartbeat_id = -1;
+	a->params_id = -1;
 }
 
 /* What happens to the instance when the agent exits, for the messages. */
@@ -123,16 +124,42 @@ static int agent_kernel_gone(struct colo_agent *a, const char *what,
 
 /* ---- primary: ask QEMU for a checkpoint ---- */
 
-static int agent_request(struct colo_agent *a, const char *reason)
+/* x-checkpoint-delay: in COLO state, a checkpoint now, and the period. */
+static int agent_set_delay(struct colo_agent *a, uint32_t ms)
 {
 	char args[64];
 
-	snprintf(args, sizeof(args), "{\"x-checkpoint-delay\": %u}",
-		 a->cfg->interval_ms);
+	snprintf(args, sizeof(args), "{\"x-checkpoint-delay\": %u}", ms);
+	return agent_send(a, "migrate-set-parameters", args, &a->delay_id);
+}
+
+/*
+ * The first request sets the period (--checkpoint-interval). Later ones
+ * keep QEMU's, which the operator may have changed since: read it, and
+ * set it again.
+ */
+static int agent_request(struct colo_agent *a, const char *reason)
+{
 	snprintf(a->in_flight_reason, sizeof(a->in_flight_reason), "%s",
 		 reason);
 	a->in_flight = true;
-	return agent_send(a, "migrate-set-parameters", args, &a->delay_id);
+	if (a->start_delay)
+		return agent_set_delay(a, a->cfg->interval_ms);
+	return agent_send(a, "query-migrate-parameters", NULL, &a->params_id);
+}
+
+/* QEMU's period in a query-migrate-parameters reply, else ours. */
+static uint32_t agent_period(const struct colo_agent *a,
+			     const struct qmp_msg *m)
+{
+	int64_t ms = 0;
+
+	if (m->ret < 0 || cj_int(m->doc, cj_get_type(m->doc, m->ret,
+						     "x-checkpoint-delay",
+						     CJ_NUMBER), &ms) ||
+	    ms < 1 || ms > AGENT_INTERVAL_MAX_MS)
+		return a->cfg->interval_ms;
+	return ms;
 }
 
 void colo_agent_kernel_request(struct colo_agent *a, unsigned int reason)
@@ -376,6 +403,10 @@ static int agent_return(struct colo_agent *a, const struct qmp_msg *m)
 		a->delay_id = -1;
 		a->start_delay = false;
 	}
+	if (m->id == a->params_id) {
+		a->params_id = -1;
+		return agent_set_delay(a, agent_period(a, m));
+	}
 	return AGENT_RUNNING;
 }
 
@@ -411,6 +442,14 @@ static int agent_qmp_error(struct colo_agent *a, const struct qmp_msg *m)
 				   "(%s) refused: %s: %s; QEMU's next periodic "
 				   "checkpoint serves it", a->in_flight_reason,
 				   m->err_class, m->err_desc);
+	}
+	if (m->id == a->params_id) {
+		a->params_id = -1;
+		agent_error(a, AGENT_RUNNING, "QMP: query-migrate-parameters "
+			    "refused: %s: %s; the checkpoint request sets the "
+			    "period to %u ms", m->err_class, m->err_desc,
+			    a->cfg->interval_ms);
+		return agent_set_delay(a, a->cfg->interval_ms);
 	}
 	if (m->id == a->heartbeat_id)
 		return agent_error(a, AGENT_RUNNING, "QMP: x-colo-lost-heartbeat "

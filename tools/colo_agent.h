@@ -44,6 +44,9 @@ struct colo_kernel_ops {
 	int (*recv)(void *ctx, struct colo_agent *a);
 };
 
+/* The longest x-checkpoint-delay QEMU takes: one day, in ms. */
+#define AGENT_INTERVAL_MAX_MS	86400000
+
 struct colo_agent_cfg {
 	uint32_t index;
 	uint8_t mode;			/* NFCOLO_MODE_* */
@@ -77,6 +80,7 @@ struct colo_agent {
 	uint64_t next_status_ms;	/* next query-colo-status, or 0 */
 	uint64_t next_probe_ms;
 	int64_t caps_id, status_id, delay_id, heartbeat_id;
+	int64_t params_id;		/* query-migrate-parameters */
 	bool caps_sent;
 	bool start_delay;		/* delay_id is the start-up one */
 

@@ -107,7 +107,8 @@ static int agent_parse(int argc, char **argv, struct colo_agent_cfg *cfg,
 			break;
 		case 'c':
 			/* QEMU's x-checkpoint-delay: 1 ms to one day. */
-			if (!agent_u32(optarg, 1, 86400000, &cfg->interval_ms))
+			if (!agent_u32(optarg, 1, AGENT_INTERVAL_MAX_MS,
+				       &cfg->interval_ms))
 				return agent_bad("--checkpoint-interval",
 						 optarg);
 			break;

@@ -125,6 +125,7 @@ struct world {
 	struct colo_agent a;
 	int srv;		/* the fake QEMU's end */
 	char rx[4096];		/* what the agent sent, not yet taken */
+	char last_cmd[512];	/* the last command expect_cmd() took */
 	size_t rx_len;
 	char out[16384];	/* the agent's progress and error lines */
 	FILE *outf;
@@ -181,8 +182,11 @@ static int64_t expect_cmd(const char *what)
 			match = cj_parse(&doc, w.rx, len - 1) == CJ_OK &&
 				cj_str_eq(&doc, cj_get(&doc, 0, "execute"),
 					  what);
-			if (match)
+			if (match) {
 				cj_int(&doc, cj_get(&doc, 0, "id"), &id);
+				snprintf(w.last_cmd, sizeof(w.last_cmd), "%.*s",
+					 (int)len, w.rx);
+			}
 			else
 				printf("note: agent sent %.*s", (int)len, w.rx);
 			memmove(w.rx, w.rx + len, w.rx_len - len + 1);
@@ -338,6 +342,23 @@ static void world_end(void)
 	free((void *)w.cfg.qmp_path);
 }
 
+/*
+ * A checkpoint request after the first: the agent reads QEMU's period and
+ * sets it again. Answers the query with @period_ms; returns the id of the
+ * migrate-set-parameters that follows.
+ */
+static int64_t expect_request(unsigned int period_ms)
+{
+	char ret[64];
+	int64_t id = expect_cmd("query-migrate-parameters");
+
+	if (id < 0)
+		return -1;
+	snprintf(ret, sizeof(ret), "{\"x-checkpoint-delay\": %u}", period_ms);
+	reply(id, ret);
+	return expect_cmd("migrate-set-parameters");
+}
+
 /* Greeting, capabilities, status @mode: up to the instance's creation. */
 static void handshake(const char *mode)
 {
@@ -379,10 +400,15 @@ static void test_primary(void)
 	check(strstr(w.out, "\"x-checkpoint-delay\"") == NULL,
 	      "(sanity) the log does not echo commands");
 
-	/* A kernel request becomes a QEMU checkpoint. */
+	/*
+	 * A kernel request becomes a QEMU checkpoint, with the period QEMU
+	 * has now (an operator set 3000 ms), not the agent's.
+	 */
 	kernel_request(NFCOLO_REASON_MISCOMPARE);
-	id = expect_cmd("migrate-set-parameters");
-	check(id > 0, "kernel request: migrate-set-parameters sent");
+	id = expect_request(3000);
+	check(id > 0 && strstr(w.last_cmd, "\"x-checkpoint-delay\": 3000"),
+	      "kernel request: QEMU's period read and set again (%s)",
+	      w.last_cmd);
 	/* More requests before STOP merge into that one. */
 	kernel_request(NFCOLO_REASON_TIMEOUT);
 	kernel_request(NFCOLO_REASON_QUEUE_FULL);
@@ -413,7 +439,7 @@ static void test_primary(void)
 	settle();
 	check(w.rx_len == 0, "no command while QEMU is stopped");
 	event("RESUME", 12001, NULL);
-	id = expect_cmd("migrate-set-parameters");
+	id = expect_request(3000);
 	check(id > 0, "a request during a checkpoint: one more after RESUME");
 	/* QEMU refuses it: logged, the agent goes on. */
 	reply_error(id, "GenericError", "fake refusal");
@@ -421,8 +447,13 @@ static void test_primary(void)
 	check(w.ret == AGENT_RUNNING && logged("refused: GenericError: fake "
 	      "refusal"), "a refused checkpoint request is logged, not fatal");
 	kernel_request(NFCOLO_REASON_MISCOMPARE);
-	check(expect_cmd("migrate-set-parameters") > 0,
-	      "after a refusal, the next request is sent again");
+	id = expect_cmd("query-migrate-parameters");
+	reply_error(id, "GenericError", "no parameters");
+	check(id > 0 && expect_cmd("migrate-set-parameters") > 0 &&
+	      strstr(w.last_cmd, "\"x-checkpoint-delay\": 1234") &&
+	      logged("query-migrate-parameters refused"),
+	      "after a refusal, the next request is sent again; without "
+	      "QEMU's period, with the agent's (%s)", w.last_cmd);
 
 	/* COLO ends: DO_FAILOVER; QEMU closing afterwards is a clean exit. */
 	event("COLO_EXIT", 20000, "{\"mode\": \"primary\", \"reason\": "

@@ -107,8 +107,8 @@ REALVM_LONG_MS=300000
 # REALVM_PLOG, REALVM_SLOG and REALVM_MLOG, each line stamped with the
 # seconds since the test began. The primary's own period is long: the tests
 # set the period they want through the harness's monitor (realvm_period),
-# and every checkpoint the agent asks for sets its period again, so a phase
-# that must see only requested checkpoints gets them. --wait: the agents
+# which the agent's checkpoint requests keep, so a phase that must see only
+# requested checkpoints gets them. --wait: the agents
 # start before COLO does, as a management tool would start them.
 realvm_agents() {
 	local pvm svm
