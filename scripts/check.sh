@@ -18,6 +18,8 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 mkdir -p build
 passed=0 failed=0 skipped=0
+# Each step's line says when it ended: where the minutes of a run go.
+t_check=$SECONDS
 
 # add LOG LABEL RC: add up the counts of LOG's summary lines (one per
 # suite). A step that failed without saying so (crash, timeout, build
@@ -34,7 +36,7 @@ add() {
 		echo "# $2 failed (exit $3) beyond its own count: counted as 1 failure"
 		f=1
 	fi
-	echo "# $2: $p passed, $f failed, $s skipped"
+	echo "# $2: $p passed, $f failed, $s skipped (at $((SECONDS - t_check)) s)"
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + ${s:-0}))
 }
 

@@ -76,8 +76,10 @@ for t in "${tests[@]}"; do
 
 	t_s=$(sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)
 	((${t_s:-0} > timeout_s)) || t_s=$timeout_s
+	t0=$SECONDS
 	timeout -k 10 "$t_s" bash "$t" </dev/null >"$log" 2>&1
 	rc=$?
+	took="$((SECONDS - t0)) s"
 
 	kwarn=
 	if ((kmsg_ok)); then
@@ -89,23 +91,23 @@ for t in "${tests[@]}"; do
 	fi
 
 	if [[ -n $kwarn ]]; then
-		echo "not ok $n $name # kernel warning (exit $rc)"
+		echo "not ok $n $name # kernel warning (exit $rc, took $took)"
 		failed=$((failed + 1))
 		sed 's/^/# /' "$log"
 		echo "# kernel log:"
 		printf '%s\n' "$kwarn" | sed 's/^/# | /'
 	elif ((rc == 0)); then
-		echo "ok $n $name"
+		echo "ok $n $name # took $took"
 		passed=$((passed + 1))
 	elif ((rc == 4)); then
 		why=$(grep -m1 -o 'SKIP:.*' "$log" | sed 's/^SKIP: *//')
-		echo "ok $n $name # SKIP${why:+ $why}"
+		echo "ok $n $name # SKIP${why:+ $why} (took $took)"
 		skipped=$((skipped + 1))
 	else
 		if ((rc == 124 || rc == 137)); then
 			echo "not ok $n $name # TIMEOUT after ${t_s}s"
 		else
-			echo "not ok $n $name # exit $rc"
+			echo "not ok $n $name # exit $rc, took $took"
 		fi
 		failed=$((failed + 1))
 		sed 's/^/# /' "$log"
