@@ -17,12 +17,9 @@
 source "$(dirname "$0")/../lib/guest.sh"
 TOPO_FILE_MB=${DEMO_MB:-160}
 source "$(dirname "$0")/../lib/topology.sh"
-# shellcheck source=selftests/lib/kwarn.sh
-source "$(dirname "$0")/../lib/kwarn.sh"
+source "$(dirname "$0")/lib.sh"
 
 RATE=${DEMO_RATE:-48mbit}
-now_us() { echo "${EPOCHREALTIME/./}"; }
-T0=$(now_us)
 tmp=$(mktemp -d)
 big=$tmp/download
 pstandin=
@@ -37,47 +34,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 
-# --- output --------------------------------------------------------------
-elapsed() {
-	local d=$((($(now_us) - T0) / 100000))
-	echo "$((d / 10)).$((d % 10))"
-}
-section() { printf '\n== %s ==\n' "$*"; }
-say() { printf '   %s\n' "$*"; }
-# show FILE FROM: FILE's lines past byte offset FROM, indented.
-show() { tail -c +$(($2 + 1)) "$1" 2>/dev/null | sed 's/^/   | /'; }
-
-# result OK|FAILED WHAT: one line of the summary.
-RESULTS=()
-ok=1
-result() {
-	RESULTS+=("$(printf '  %-7s %s' "$1" "$2")")
-	[[ $1 == OK ]] || ok=0
-}
-verdict() {	# verdict WHAT CONDITION (a string, evaluated)
-	if eval "$2"; then result OK "$1"; else result FAILED "$1"; fi
-}
-
-# --- the pair's state ----------------------------------------------------
-# stats NS: read instance 1 of NS into ST[name] (counters, state, mode).
-declare -A ST
-stats() {
-	local json k
-	ST=()
-	json=$(ip netns exec "$1" "$COLOCTL" status 1 --json 2>/dev/null) || return 1
-	for k in pkts_compared pkts_matched pkts_released checkpoints_requested \
-		checkpoints_done req_miscompare pvm_queue pkts_adjusted; do
-		[[ $json =~ \"$k\":([0-9]+) ]] && ST[$k]=${BASH_REMATCH[1]}
-	done
-	for k in state mode; do
-		[[ $json =~ \"$k\":\"([a-z-]+)\" ]] && ST[$k]=${BASH_REMATCH[1]}
-	done
-	return 0
-}
-
-size() { stat -c %s "$1" 2>/dev/null || echo 0; }
-# tenths N: N/10 with one decimal; mib BYTES: MiB with one decimal.
-tenths() { echo "$(($1 / 10)).$(($1 % 10))"; }
+# mib BYTES: MiB with one decimal.
 mib() { tenths $(($1 * 10 >> 20)); }
 TOTAL=$((TOPO_FILE_MB << 20))
 
@@ -116,21 +73,10 @@ watch_until() {
 	done
 }
 
-# wait_log FILE PATTERN SECS: until FILE has a line matching PATTERN.
-wait_log() {
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 running() { [[ -n $dl ]] && kill -0 "$dl" 2>/dev/null; }
 
 require_cmd socat tc openssl iptables ip6tables sha256sum
-kmsg_ok=0
-[[ -w /dev/kmsg ]] && echo "colo-demo: start ($$)" >/dev/kmsg && kmsg_ok=1
+demo_start colo-demo
 
 echo "COLO demo: a client, a primary host with its PVM, a secondary host with its SVM"
 echo "(network namespaces in a QEMU guest, kernel $(uname -r))"
@@ -279,21 +225,4 @@ verdict "the download completed, sha256 matches the original" '((sum_ok))'
 
 # --- 5 --------------------------------------------------------------------
 section "5. Summary"
-kwarn=
-if ((kmsg_ok)); then
-	kwarn=$(dmesg | awk -v m="colo-demo: start ($$)" '
-		index($0, m) { hit = 1; buf = ""; next }
-		{ buf = buf $0 "\n" }
-		END { printf "%s", buf }' | kwarn_scan) || kwarn=
-	verdict "no kernel warning" '[[ -z $kwarn ]]'
-	[[ -n $kwarn ]] && printf '%s\n' "$kwarn" | head -n 20 | sed 's/^/   | /'
-else
-	result FAILED "no kernel warning (cannot read the kernel log)"
-fi
-printf '%s\n' "${RESULTS[@]}"
-if ((ok)); then
-	echo "COLO demo: everything shown happened ($(elapsed)s)"
-	exit 0
-fi
-echo "COLO demo: FAILED: see the lines marked FAILED above ($(elapsed)s)"
-exit 1
+demo_summary "COLO demo"
