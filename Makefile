@@ -102,6 +102,7 @@ check: deps
 # Userspace unit tests: each suite ends with its own "N passed, N failed".
 unit:
 	bash -n selftests/demo/colo_demo.sh
+	bash -n selftests/demo/colo_demo_realvm.sh
 	$(MAKE) -C tools check
 	$(MAKE) man
 	$(MAKE) install-test
@@ -135,18 +136,24 @@ bench: all
 		$(foreach v,BENCH_ROUNDS BENCH_MB BENCH_CMP_MB BENCH_FLOWS BENCH_FLOW_SEGMENTS,$(if $($(v)),-e '$(v)=$($(v))')) \
 		-- selftests/bench/run.sh $(BENCH)
 
-# The demo of a COLO pair (selftests/demo/colo_demo.sh) in one guest run:
-# the pair, a download with live counters, a divergence and its checkpoint,
-# the primary's death and the failover; exits with the demo's status. Built
-# for the kernel the guest boots, in a sub-make after 'deps' (as check does).
-# DEMO_MB and DEMO_RATE (the download's size and speed) reach the guest.
+# The demo of a COLO pair in one guest run: the pair, a download with live
+# counters, a divergence and its checkpoint, the primary's death and the
+# failover; exits with the demo's status. By default the real pair
+# (selftests/demo/colo_demo_realvm.sh: two QEMU VMs beside the guest,
+# checkpointed by QEMU's COLO frame); DEMO=standin shows the namespace pair
+# with the hypervisor stand-in (selftests/demo/colo_demo.sh), where
+# DEMO_MB, the download's size, applies. DEMO_RATE (the client's link)
+# reaches both. Built for the kernel the guest boots, in a sub-make after
+# 'deps' (as check does).
+DEMO ?= realvm
 DEMO_TIMEOUT ?= 1200
 demo: deps
 	@kver=$$(scripts/kver.sh) && \
 	$(MAKE) --no-print-directory all KDIR=/lib/modules/$$kver/build && \
 	selftests/vm/run.sh -t $(DEMO_TIMEOUT) -k $$kver \
+		$(if $(filter standin,$(DEMO)),,--colo-vms) \
 		$(foreach v,DEMO_MB DEMO_RATE,$(if $($(v)),-e '$(v)=$($(v))')) \
-		-- selftests/demo/colo_demo.sh
+		-- selftests/demo/$(if $(filter standin,$(DEMO)),colo_demo.sh,colo_demo_realvm.sh)
 
 # Install like a kernel module: modules into extra/ (INSTALL_MOD_PATH for a
 # staging root), depmod, the iptables extensions into xtables' directory,

@@ -69,15 +69,6 @@ pstat_cfg() {
 	timeout 30 ip netns exec "$TOPO_PRIMARY" "$COLOCTL" status 1 --json |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)[0][sys.argv[1]])' "$1"
 }
-# wait_ckpt N: until the primary agent logged more than N checkpoints.
-wait_ckpt() {
-	local i
-	for ((i = 0; i < 300; i++)); do
-		(($(realvm_checkpoints) > $1)) && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # 1. Identical traffic: periodic checkpoints every 2 s, and one asked for
 # from outside in each download.
@@ -106,14 +97,14 @@ echo "  $(realvm_pauses "$c0")"
 stamp "2. the divergent service"
 c=$(realvm_checkpoints)
 realvm_period "$REALVM_LONG_MS"
-wait_ckpt "$c" || bail "no checkpoint after the period change"
+realvm_wait_ckpt "$c" || bail "no checkpoint after the period change"
 c2=$(realvm_checkpoints) r2=$(requests)
 got=0
 for i in 1 2 3; do
 	c=$(realvm_checkpoints)
 	C timeout 30 socat -u "TCP:$VM_IP4:81" "CREATE:$tmp/diff$i"
 	grep -q diverge "$tmp/diff$i" && got=$((got + 1))
-	wait_ckpt "$c" || bail "connection $i to the divergent service drew no checkpoint"
+	realvm_wait_ckpt "$c" || bail "connection $i to the divergent service drew no checkpoint"
 done
 c3=$(realvm_checkpoints) r3=$(requests)
 check "the divergent service's output reached the client ($got of 3)" "((got == 3))"
@@ -139,7 +130,7 @@ rt0=$(pstat req_timeout) timeout_ms=$(pstat_cfg compare_timeout_ms)
 t0=${EPOCHREALTIME/./}
 answer=$(C timeout 30 socat -u "TCP:$VM_IP4:82" -)
 ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
-wait_ckpt "$c" || bail "the SVM's neighbour request drew no checkpoint"
+realvm_wait_ckpt "$c" || bail "the SVM's neighbour request drew no checkpoint"
 r1=$(requests) rn1=$(pstat req_neigh) rt1=$(pstat req_timeout)
 check "the answer reached the client in $ms ms, within the compare timeout ($timeout_ms ms)" \
 	"[[ \$answer == 'neighbour: ok' ]] && ((ms < timeout_ms))"

@@ -28,6 +28,7 @@
 #                                 own their instance
 #   realvm_period DELAY_MS        the period, and a checkpoint now
 #   realvm_checkpoints            checkpoints the primary agent logged
+#   realvm_wait_ckpt N            until it logged more than N
 #   realvm_kill pvm|svm           SIGKILL that VM's QEMU (the outer
 #                                 machine does it: vm/run.sh)
 #   realvm_wait_log FILE PATTERN SECS   until FILE has PATTERN
@@ -172,6 +173,17 @@ realvm_period() {
 
 realvm_checkpoints() {
 	grep -c 'colo-qemu-agent: checkpoint [0-9]' "$REALVM_PLOG"
+}
+
+# realvm_wait_ckpt N: until the primary agent logged more than N
+# checkpoints (30 s at most).
+realvm_wait_ckpt() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		(($(realvm_checkpoints) > $1)) && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 # realvm_pauses FROM: the primary agent's checkpoints after its FROMth:
