@@ -8,7 +8,8 @@
 # "# timeout: SECS" because its work is long by nature (kselftest's
 # per-test "settings" file does the same). Exit 0 = pass, 4 = skip, anything else = fail; a kernel warning
 # logged while a test ran fails it too. Prints TAP-like lines, the output of
-# failed tests, and lastly "N passed, N failed, N skipped". Exits 0 only if
+# failed tests (of all with KSFT_VERBOSE=1), and lastly "N passed, N failed,
+# N skipped". Exits 0 only if
 # nothing failed.
 set -uo pipefail
 
@@ -18,6 +19,8 @@ project=$(cd "$here/.." && pwd)
 source "$here/lib/kwarn.sh"
 
 timeout_s=${KSFT_TIMEOUT:-300}
+# KSFT_VERBOSE=1: the output of passing tests too (their figures).
+verbose=$((${KSFT_VERBOSE:-0} == 1))
 force=0
 while (($#)); do
 	case $1 in
@@ -98,6 +101,7 @@ for t in "${tests[@]}"; do
 		printf '%s\n' "$kwarn" | sed 's/^/# | /'
 	elif ((rc == 0)); then
 		echo "ok $n $name # took $took"
+		((verbose)) && sed 's/^/# /' "$log"
 		passed=$((passed + 1))
 	elif ((rc == 4)); then
 		why=$(grep -m1 -o 'SKIP:.*' "$log" | sed 's/^SKIP: *//')
