@@ -52,6 +52,15 @@ check "IPv6, client-opened: SVM segments carry the PVM's sequence numbers" \
 	'python3 "$check_seq" match "$tmp/pvm.pcap" "$tmp/svm.pcap" $VM_IP6 $PORT_FILE'
 check "the client's ack and SACK blocks reach the SVM in its numbering" \
 	'python3 "$check_seq" sack "$tmp/pvm.pcap" "$tmp/svm.pcap" "$tmp/peer-in.pcap" "$tmp/peer-out.pcap" $VM_IP4 $PORT_FILE'
+# Once seen under load (a CI run): the client's IPv4 acks reached the SVM
+# with a wrong offset while its segments had the right one. What to look at if it
+# comes back: the captures, conntrack's view and its invalid count.
+if ((ksft_rc)); then
+	keep_files "$tmp"/pvm.pcap "$tmp"/svm.pcap "$tmp"/peer-in.pcap "$tmp"/peer-out.pcap
+	S conntrack -L -p tcp 2>/dev/null | sed 's/^/  conntrack: /'
+	S conntrack -S 2>/dev/null | sed 's/^/  conntrack stats: /'
+	S "$COLOCTL" status 1 | sed 's/^/  /'
+fi
 
 # --- guest-opened: both VMs connect out from the same port ---
 # svm_syn_seen FAMILY SPORT DPORT: the secondary's conntrack holds the flow

@@ -38,6 +38,17 @@ check() {
 }
 ksft_exit() { exit "$ksft_rc"; }
 
+# keep_files FILE...: into the guest's results share, which a failed run
+# keeps on the host (build/vm/run.*/out/), each named after the test.
+keep_files() {
+	local f dir=/run/colo-vm/out
+	[[ -d $dir ]] || return 0
+	for f; do
+		cp -- "$f" "$dir/$(basename "$0" .sh)-$(basename "$f")" 2>/dev/null
+	done
+	return 0
+}
+
 # expect WHAT WANT CMD...: CMD's output must equal WANT.
 expect() {
 	local what=$1 want=$2 got
