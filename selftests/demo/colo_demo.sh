@@ -50,27 +50,8 @@ progress() {
 	last_t=$t last_b=$b
 	line=$(printf '%6ss %7s/%d MiB %5s MiB/s' "$(elapsed)" \
 		"$(mib "$b")" "$TOPO_FILE_MB" "$rate")
-	if [[ $1 == primary ]] && stats "$TOPO_PRIMARY"; then
-		line+=$(printf ' | compared %s matched %s released %s checkpoints %s held %s' \
-			"${ST[pkts_compared]:-?}" "${ST[pkts_matched]:-?}" \
-			"${ST[pkts_released]:-?}" "${ST[checkpoints_requested]:-?}" \
-			"${ST[pvm_queue]:-?}")
-	elif [[ $1 == secondary ]] && stats "$TOPO_SECONDARY"; then
-		line+=$(printf ' | secondary %s, seq adjusted %s' \
-			"${ST[state]:-?}" "${ST[pkts_adjusted]:-?}")
-	fi
+	line+=$(counters "$1")
 	echo "$line"
-}
-
-# watch_until NS SECS CONDITION: a progress line every second until
-# CONDITION (a string, evaluated) holds or SECS pass.
-watch_until() {
-	local end=$((EPOCHSECONDS + $2))
-	while ! eval "$3"; do
-		((EPOCHSECONDS >= end)) && return 1
-		progress "$1"
-		sleep 0.5
-	done
 }
 
 running() { [[ -n $dl ]] && kill -0 "$dl" 2>/dev/null; }

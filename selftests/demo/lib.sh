@@ -51,6 +51,32 @@ stats() {
 	return 0
 }
 
+# counters primary|secondary: what a progress line shows of that host's
+# instance, after a " | ".
+counters() {
+	if [[ $1 == primary ]] && stats "$TOPO_PRIMARY"; then
+		printf ' | compared %s matched %s released %s requests %s held %s' \
+			"${ST[pkts_compared]:-?}" "${ST[pkts_matched]:-?}" \
+			"${ST[pkts_released]:-?}" "${ST[checkpoints_requested]:-?}" \
+			"${ST[pvm_queue]:-?}"
+	elif [[ $1 == secondary ]] && stats "$TOPO_SECONDARY"; then
+		printf ' | secondary %s, seq adjusted %s' \
+			"${ST[state]:-?}" "${ST[pkts_adjusted]:-?}"
+	fi
+}
+
+# watch_until HOST SECS CONDITION: a progress line (the demo's own
+# function, given HOST) every second until CONDITION (a string, evaluated)
+# holds or SECS pass.
+watch_until() {
+	local end=$((EPOCHSECONDS + $2))
+	while ! eval "$3"; do
+		((EPOCHSECONDS >= end)) && return 1
+		progress "$1"
+		sleep 0.5
+	done
+}
+
 # wait_log FILE PATTERN SECS: until FILE has a line matching PATTERN.
 wait_log() {
 	local i
