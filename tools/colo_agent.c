@@ -336,6 +336,18 @@ static int agent_resume(struct colo_agent *a, const struct qmp_msg *m)
 			 (now - a->stop_us + 500) / 1000);
 	else if (!a->stopped)
 		snprintf(a->reason, sizeof(a->reason), "unknown");
+	/*
+	 * The primary marks again, just before the commit. The PVM has been
+	 * stopped since STOP, so what reached the kernel since was sent
+	 * before it, its frames behind QEMU's event on their way: left out of
+	 * the mark, each would wait out the compare timeout, as the SVM, now
+	 * the PVM's copy, never sends it. QEMU emits RESUME before its vCPUs
+	 * run again. (The secondary's begin moves its epoch: once.)
+	 */
+	if (a->two_phase && a->stopped &&
+	    a->cfg->mode == NFCOLO_MODE_PRIMARY &&
+	    agent_kcmd(a, COLO_K_BEGIN, "CHECKPOINT_BEGIN"))
+		return a->exit_code;
 	a->stopped = false;
 	if (agent_kcmd(a, COLO_K_DONE, "DO_CHECKPOINT"))
 		return a->exit_code;

@@ -395,8 +395,9 @@ static void test_primary(void)
 	int64_t id;
 
 	primary_up();
-	check(!strcmp(w.k.log, "IBD"), "STOP: BEGIN, RESUME: DO_CHECKPOINT "
-	      "(kernel log '%s')", w.k.log);
+	check(!strcmp(w.k.log, "IBBD"), "STOP: BEGIN, RESUME: BEGIN again "
+	      "(what the stopped PVM sent before STOP came since), then "
+	      "DO_CHECKPOINT (kernel log '%s')", w.k.log);
 	check(strstr(w.out, "\"x-checkpoint-delay\"") == NULL,
 	      "(sanity) the log does not echo commands");
 
@@ -429,8 +430,8 @@ static void test_primary(void)
 	STEP_UNTIL(logged("checkpoint 3:"));
 	check(logged("checkpoint 3: reason periodic, pause 3 ms"),
 	      "a checkpoint nobody asked for is periodic");
-	check(!strcmp(w.k.log, "IBDBDBD"), "each checkpoint: BEGIN, "
-	      "DO_CHECKPOINT (kernel log '%s')", w.k.log);
+	check(!strcmp(w.k.log, "IBBDBBDBBD"), "each checkpoint: BEGIN, "
+	      "BEGIN, DO_CHECKPOINT (kernel log '%s')", w.k.log);
 
 	/* A request during a checkpoint: another one follows it. */
 	event("STOP", 12000, NULL);
