@@ -6,11 +6,11 @@
 # Runs each TEST (default: every selftests/*.sh but this one) with a
 # timeout: -t or KSFT_TIMEOUT (300 s), or more for a test whose header says
 # "# timeout: SECS" because its work is long by nature (kselftest's
-# per-test "settings" file does the same). Exit 0 = pass, 4 = skip, anything else = fail; a kernel warning
-# logged while a test ran fails it too. Prints TAP-like lines, the output of
-# failed tests (of all with KSFT_VERBOSE=1), and lastly "N passed, N failed,
-# N skipped". Exits 0 only if
-# nothing failed.
+# per-test "settings" file does the same). Exit 0 = pass, 4 = skip,
+# anything else = fail; a kernel warning logged while a test ran fails it
+# too. Prints TAP-like lines with each test's duration, the output of
+# failed tests (of all with KSFT_VERBOSE=1), and lastly "N passed, N
+# failed, N skipped". Exits 0 only if nothing failed.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
