@@ -5,8 +5,8 @@
 # guest's kernel, run the userspace unit tests, the style gates (make lint:
 # checkpatch, sparse, W=1; shellcheck on every shell script), build the
 # Debian packages and lint them (selftests/debian_pkg.sh installs them in
-# the guest), then every selftest in one QEMU guest (TESTS=realvm: the
-# real COLO pair, in a guest of its own). Ends with one line
+# the guest), then every selftest in one QEMU guest and the real COLO pair
+# (realvm.sh) in a second one. Ends with one line
 # "N passed, N failed, N skipped" adding them all up, and exits non-zero if
 # anything failed or did not run.
 #   VM_TIMEOUT    whole guest run, seconds (default 3600: debian_pkg.sh's
@@ -74,19 +74,24 @@ add build/shellcheck.log "shellcheck" "${PIPESTATUS[0]}"
 scripts/deb-check.sh 2>&1 | tee build/deb-check.log
 add build/deb-check.log "debian packages" "${PIPESTATUS[0]}"
 
-# Every selftest in one guest. The real COLO pair (realvm.sh) needs a guest
-# of its own with the pair's two QEMU VMs beside it: it runs there when
-# TESTS names it, and skips in the main guest otherwise (docs/design.md, A
-# real COLO pair, says why it is not in the default run yet).
+# Every selftest in one guest, but the real COLO pair (realvm.sh): it needs
+# a guest of its own with the pair's two QEMU VMs beside it, and runs there
+# after the others.
 main_tests=() pair_tests=()
-for t in ${TESTS:-}; do
+wanted=${TESTS:-}
+if [[ -z $wanted ]]; then
+	for t in selftests/*.sh; do
+		[[ $t == selftests/run.sh ]] || wanted+=" $(basename "$t" .sh)"
+	done
+fi
+for t in $wanted; do
 	if [[ ${t%.sh} == realvm ]]; then
 		pair_tests+=(realvm)
 	else
 		main_tests+=("$t")
 	fi
 done
-if [[ -z ${TESTS:-} ]] || ((${#main_tests[@]})); then
+if ((${#main_tests[@]})); then
 	selftests/vm/run.sh -t "${VM_TIMEOUT:-3600}" -k "$kver" \
 		-e "KSFT_TIMEOUT=${KSFT_TIMEOUT:-300}" \
 		-- selftests/run.sh "${main_tests[@]}" 2>&1 | tee build/selftests.log

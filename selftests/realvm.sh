@@ -19,7 +19,7 @@
 #     a checkpoint at once, the answer comes before the compare timeout,
 #     and the SVM is back in step;
 #  4. the soak (issue 11): identical traffic for REALVM_SOAK_S seconds
-#     (default 120) with a checkpoint every 3 s: downloads intact, no
+#     (default 180) with a checkpoint every 3 s: downloads intact, no
 #     request, unreclaimable slab and the instance's state flat;
 #     REALVM_CAPTURE=1 keeps captures of the soak that drew a request;
 #  5. failover from a real checkpoint: the primary QEMU is killed (SIGKILL,
@@ -40,7 +40,7 @@ cleanup() {
 	realvm_cleanup
 	rm -rf "$tmp"
 }
-soak_s=${REALVM_SOAK_S:-120}
+soak_s=${REALVM_SOAK_S:-180}
 t_start=$SECONDS
 stamp() { echo "[$((SECONDS - t_start)) s] $*"; }
 
@@ -106,6 +106,7 @@ for i in 1 2 3; do
 	grep -q diverge "$tmp/diff$i" && got=$((got + 1))
 	realvm_wait_ckpt "$c" || bail "connection $i to the divergent service drew no checkpoint"
 done
+realvm_settle || echo "  the primary still holds packets of the divergent service"
 c3=$(realvm_checkpoints) r3=$(requests)
 check "the divergent service's output reached the client ($got of 3)" "((got == 3))"
 echo "  the client got: $(head -c 40 "$tmp/diff1" | tr '\n' ' ')"
@@ -131,11 +132,15 @@ t0=${EPOCHREALTIME/./}
 answer=$(C timeout 30 socat -u "TCP:$VM_IP4:82" -)
 ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
 realvm_wait_ckpt "$c" || bail "the SVM's neighbour request drew no checkpoint"
+realvm_settle || echo "  the primary still holds packets of the neighbour service"
 r1=$(requests) rn1=$(pstat req_neigh) rt1=$(pstat req_timeout)
 check "the answer reached the client in $ms ms, within the compare timeout ($timeout_ms ms)" \
 	"[[ \$answer == 'neighbour: ok' ]] && ((ms < timeout_ms))"
 check "the SVM's ARP request drew the checkpoint: $((rn1 - rn0)) neigh, $((rt1 - rt0)) timeout, $((r1 - r0)) requests" \
-	"((rn1 - rn0 == 1 && rt1 == rt0 && r1 - r0 == 1))"
+	"((rn1 - rn0 == 1 && rt1 - rt0 <= 1 && r1 - r0 == 1 + rt1 - rt0))"
+# A timeout of the service's connection after its checkpoint is COLO's
+# input race, not the neighbour's (docs/design.md, A real COLO pair).
+((rt1 > rt0)) && echo "  and a timeout of the service's flow after its checkpoint: $(grep 'reason timeout' "$REALVM_MLOG" | tail -n 1)"
 echo "  $(realvm_pauses "$c")"
 matched0=$(pstat pkts_matched) c1=$(realvm_checkpoints)
 check "after it the SVM is back in step: a download is intact" "[[ \$(get) == $want ]]"
@@ -178,24 +183,15 @@ echo "  primary instance: at the start $inst0; at the end $inst1"
 check "soak: unreclaimable slab flat (within 2 MB)" "((slab1 - slab0 < 2048))"
 
 # 5. Failover from a real checkpoint, mid-download, with an echo stream.
+# The pair must still be in COLO state for it to mean anything.
+grep -q COLO_EXIT "$REALVM_SLOG" && bail "COLO ended before the failover"
 stamp "5. failover"
 realvm_period 2000
-ip netns exec "$TOPO_SWITCH" tc qdisc add dev sw-client root tbf \
+ip netns exec "$TOPO_SWITCH" tc qdisc replace dev sw-client root tbf \
 	rate 1mbit burst 16k latency 400ms
 C curl -s --max-time 120 -o "$tmp/big" "http://$VM_IP4/file" &
 dl=$!
-C timeout 120 python3 - "$VM_IP4" 7 >"$tmp/echo.out" 2>&1 <<'PY' &
-import socket, sys, time
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
-f = s.makefile("rwb")
-for i in range(200):
-    line = b"echo line %d\n" % i
-    f.write(line); f.flush()
-    if f.readline() != line:
-        print("echo %d: wrong answer" % i); sys.exit(1)
-    time.sleep(0.05)
-print("200 echoes intact")
-PY
+C timeout 120 python3 "$PROJECT_DIR/selftests/lib/echo_lines.py" "$VM_IP4" 7 >"$tmp/echo.out" 2>&1 &
 echo_pid=$!
 for i in $(seq 300); do
 	(($(stat -c %s "$tmp/big" 2>/dev/null || echo 0) > (256 << 10))) && break

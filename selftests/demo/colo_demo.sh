@@ -115,9 +115,7 @@ verdict "the pair: PMYCOLO + SECCOLO rules, both hypervisor stand-ins ready" \
 
 # --- 2 --------------------------------------------------------------------
 section "2. A client downloads $TOPO_FILE_MB MiB through the primary"
-ip netns exec "$TOPO_SWITCH" tc qdisc add dev sw-client root tbf \
-	rate "$RATE" burst 256k latency 400ms
-say "the client's link is limited to $RATE; the PVM's replies are held until the SVM's match"
+client_link "$RATE" 256k
 say "time, downloaded, rate | the primary's counters (coloctl status 1 --json):"
 last_t=$(now_us)
 ip netns exec "$TOPO_CLIENT" timeout 600 socat -u "TCP:$VM_IP4:$PORT_FILE" \

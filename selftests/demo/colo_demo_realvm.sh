@@ -98,9 +98,7 @@ verdict "the pair: COLO state, each agent owns its host's instance" '((colo_ok))
 
 # --- 2 --------------------------------------------------------------------
 section "2. A client downloads through the primary, QEMU checkpoints every 2 s"
-ip netns exec "$TOPO_SWITCH" tc qdisc replace dev sw-client root tbf \
-	rate "$RATE" burst 16k latency 400ms
-say "the client's link is limited to $RATE; the PVM's replies are held until the SVM's match"
+client_link "$RATE" 16k
 say "time, downloaded, rate | QEMU's checkpoints | the primary's counters:"
 c0=$(realvm_checkpoints)
 stats "$TOPO_PRIMARY"
@@ -130,6 +128,7 @@ stats "$TOPO_PRIMARY"
 r2=${ST[checkpoints_requested]:-0}
 C timeout 30 socat -u "TCP:$VM_IP4:81" "CREATE:$tmp/diff"
 realvm_wait_ckpt "$c2"
+realvm_settle
 say "the client got: $(head -c 48 "$tmp/diff" | tr '\n' ' ')"
 say "the primary's kernel asked (coloctl monitor):"
 show "$REALVM_MLOG" "$moff"

@@ -51,6 +51,14 @@ stats() {
 	return 0
 }
 
+# client_link RATE BURST: the client's link limited to RATE (tc tbf on the
+# switch's port toward it), said in one line.
+client_link() {
+	ip netns exec "$TOPO_SWITCH" tc qdisc replace dev sw-client root tbf \
+		rate "$1" burst "$2" latency 400ms
+	say "the client's link is limited to $1; the PVM's replies are held until the SVM's match"
+}
+
 # counters primary|secondary: what a progress line shows of that host's
 # instance, after a " | ".
 counters() {
