@@ -186,12 +186,21 @@ void colo_agent_kernel_request(struct colo_agent *a, unsigned int reason)
 	agent_request(a, name);
 }
 
+/* x-colo-lost-heartbeat: QEMU's own failover; once per agent. */
+static int agent_heartbeat(struct colo_agent *a)
+{
+	if (a->heartbeat_sent)
+		return AGENT_RUNNING;
+	a->heartbeat_sent = true;
+	return agent_send(a, "x-colo-lost-heartbeat", NULL, &a->heartbeat_id);
+}
+
 int colo_agent_lost_heartbeat(struct colo_agent *a)
 {
 	if (a->phase != AGENT_RUNNING_COLO)
 		return a->exit_code;
 	agent_log(a, "failover asked for: sending x-colo-lost-heartbeat");
-	return agent_send(a, "x-colo-lost-heartbeat", NULL, &a->heartbeat_id);
+	return agent_heartbeat(a);
 }
 
 /* ---- start-up: capabilities, COLO status, instance ---- */
@@ -381,13 +390,25 @@ static int agent_colo_exit(struct colo_agent *a, const struct qmp_msg *m)
 		return a->exit_code;
 	agent_log(a, "failed over after %llu checkpoints; staying until QEMU "
 		  "closes QMP", (unsigned long long)a->checkpoints);
-	return AGENT_RUNNING;
+	/*
+	 * On an error (its peer gone) QEMU 7.2 stops half-way: the COLO
+	 * thread waits for a failover request, and a VM that a checkpoint
+	 * had stopped stays stopped. x-colo-lost-heartbeat finishes QEMU's
+	 * failover and runs the VM (QEMU's docs/COLO-FT.txt does the same).
+	 */
+	if (strcmp(reason, "error") || a->heartbeat_sent)
+		return AGENT_RUNNING;
+	agent_log(a, "QEMU left COLO on an error: sending "
+		  "x-colo-lost-heartbeat to finish its failover");
+	return agent_heartbeat(a);
 }
 
 static int agent_event(struct colo_agent *a, const struct qmp_msg *m)
 {
 	if (!strcmp(m->event, "COLO_EXIT") && a->phase == AGENT_RUNNING_COLO)
 		return agent_colo_exit(a, m);
+	if (a->phase == AGENT_FAILED_OVER && !strcmp(m->event, "RESUME"))
+		agent_log(a, "the VM runs on its own (RESUME)");
 	if (a->phase != AGENT_RUNNING_COLO)
 		return AGENT_RUNNING;
 	if (!strcmp(m->event, "STOP"))

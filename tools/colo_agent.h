@@ -82,6 +82,7 @@ struct colo_agent {
 	int64_t caps_id, status_id, delay_id, heartbeat_id;
 	int64_t params_id;		/* query-migrate-parameters */
 	bool caps_sent;
+	bool heartbeat_sent;		/* x-colo-lost-heartbeat, once */
 	bool start_delay;		/* delay_id is the start-up one */
 
 	bool two_phase;			/* still sending CHECKPOINT_BEGIN */

@@ -523,13 +523,17 @@ static void test_secondary_device(void)
 	STEP_UNTIL(strchr(w.k.log, 'F'));
 	check(!strcmp(w.k.log, "IBDF") && logged("reason error"),
 	      "secondary COLO_EXIT (reason error): DO_FAILOVER");
+	settle();
+	check(w.rx_len == 0, "after the operator's failover, no second "
+	      "x-colo-lost-heartbeat (%.*s)", (int)w.rx_len, w.rx);
 	world_end();
 }
 
 /*
  * The primary dies mid-checkpoint: the secondary saw STOP, never RESUME
- * as the PVM's copy, and QEMU leaves COLO. The failover follows the begin
- * without a commit, which tells the kernel to undo the begin.
+ * as the PVM's copy, and QEMU leaves COLO with its VM stopped. The
+ * failover follows the begin without a commit, which tells the kernel to
+ * undo the begin; x-colo-lost-heartbeat then has QEMU run the VM.
  */
 static void test_secondary_dies_mid_checkpoint(void)
 {
@@ -541,10 +545,14 @@ static void test_secondary_dies_mid_checkpoint(void)
 	event("COLO_EXIT", 3100, "{\"mode\": \"secondary\", \"reason\": "
 	      "\"error\"}");
 	STEP_UNTIL(strchr(w.k.log, 'F'));
+	check(expect_cmd("x-colo-lost-heartbeat") > 0 &&
+	      logged("left COLO on an error"),
+	      "COLO_EXIT (reason error): x-colo-lost-heartbeat finishes "
+	      "QEMU's failover");
 	event("RESUME", 3200, NULL);
 	settle();
 	check(!strcmp(w.k.log, "IBF") && logged("never completed") &&
-	      !logged("checkpoint 1:"),
+	      !logged("checkpoint 1:") && logged("runs on its own"),
 	      "STOP, then COLO_EXIT: BEGIN, DO_FAILOVER, no commit, and the "
 	      "RESUME of the failover is no checkpoint (kernel log '%s')",
 	      w.k.log);
