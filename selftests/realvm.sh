@@ -23,8 +23,11 @@
 #     request, unreclaimable slab and the instance's state flat;
 #     REALVM_CAPTURE=1 keeps captures of the soak that drew a request;
 #  5. failover from a real checkpoint: the primary QEMU is killed (SIGKILL,
-#     by the outer machine) mid-download, the SVM takes over when its QEMU
-#     leaves COLO by itself; the download and an echo stream complete.
+#     by the outer machine) mid-download and mid-checkpoint, the SVM
+#     stopped for it (the migration link, realvm/miglink.py, holds the
+#     SVM's reply); the SVM takes over when its QEMU leaves COLO by itself
+#     and its agent has QEMU run the VM again; the download and an echo
+#     stream complete.
 # Needs selftests/vm/run.sh --colo-vms (skips otherwise).
 source "$(dirname "$0")/lib/guest.sh"
 source "$(dirname "$0")/lib/topology.sh"
@@ -199,18 +202,25 @@ for i in $(seq 300); do
 done
 at=$(stat -c %s "$tmp/big" 2>/dev/null || echo 0)
 c7=$(realvm_checkpoints)
-# The primary host dies: its links, then its QEMU, killed.
+# The primary host dies: its links, then its QEMU, killed at the worst
+# moment, the SVM stopped for a checkpoint whose state never comes.
 ip -n "$TOPO_PRIMARY" link del eth0
 ip -n "$TOPO_PRIMARY" link del eth1
 t0=$SECONDS
-realvm_kill pvm || fail "the PVM was not killed"
+realvm_kill pvm --mid-checkpoint || fail "the PVM was not killed"
 # QEMU 7.2's secondary leaves COLO by itself when the migration channel
-# breaks (COLO_EXIT, reason error); its agent then fails the instance over.
+# breaks (COLO_EXIT, reason error); its agent then fails the instance over
+# and sends x-colo-lost-heartbeat, without which QEMU keeps the SVM
+# stopped.
 if realvm_wait_log "$REALVM_SLOG" "failed over after" 60; then
 	pass "the secondary's QEMU left COLO by itself, the agent failed over ($((SECONDS - t0)) s)"
 else
 	fail "the secondary's agent did not fail over"
 fi
+check "the SVM was stopped for a checkpoint when the PVM died" \
+	"grep -q 'never completed' '$REALVM_SLOG'"
+check "the SVM runs again after the failover" \
+	"realvm_wait_log '$REALVM_SLOG' 'runs on its own' 30"
 topo_svm_takes_over
 echo "  failover with $((at >> 10)) KiB downloaded, after $c7 checkpoints"
 grep -h 'COLO_EXIT\|failed over' "$REALVM_SLOG" | sed 's/^/  /'

@@ -30,8 +30,11 @@
 #   realvm_checkpoints            checkpoints the primary agent logged
 #   realvm_wait_ckpt N            until it logged more than N
 #   realvm_settle                 until the primary holds nothing
-#   realvm_kill pvm|svm           SIGKILL that VM's QEMU (the outer
-#                                 machine does it: vm/run.sh)
+#   realvm_kill pvm|svm [--mid-checkpoint]
+#                                 SIGKILL that VM's QEMU (the outer
+#                                 machine does it: vm/run.sh); the
+#                                 option waits for the SVM to stop for
+#                                 a checkpoint (realvm/miglink.py)
 #   realvm_wait_log FILE PATTERN SECS   until FILE has PATTERN
 
 REALVM_DIR=$PROJECT_DIR/selftests/realvm
@@ -246,13 +249,14 @@ realvm_diag() {
 	done
 }
 
-# realvm_kill pvm|svm: the outer machine kills that QEMU with SIGKILL
-# (selftests/vm/run.sh's watcher); returns once it has.
+# realvm_kill pvm|svm [--mid-checkpoint]: the outer machine kills that
+# QEMU with SIGKILL (selftests/vm/run.sh's watcher; realvm/vms.sh kill for
+# the option); returns once it has.
 realvm_kill() {
 	local i
 	rm -f "$REALVM_OUT/colo-killed"
-	echo "$1" >"$REALVM_OUT/colo-kill"
-	for ((i = 0; i < 100; i++)); do
+	echo "$*" >"$REALVM_OUT/colo-kill"
+	for ((i = 0; i < 400; i++)); do
 		[[ $(cat "$REALVM_OUT/colo-killed" 2>/dev/null) == "$1" ]] && return 0
 		sleep 0.1
 	done

@@ -11,7 +11,9 @@
 #   pvm.ctl svm.ctl   a second QMP server each, for the test harness
 #                     (start COLO, the checkpoint period): QEMU takes one
 #                     client per monitor, and the agent keeps its own
-#   mig.sock          the migration (COLO) channel, the SVM listening
+#   mig.sock          the migration (COLO) channel: realvm/miglink.py,
+#                     joined to svm.mig, where the SVM listens; it can
+#                     hold the link at a checkpoint (kill --mid-checkpoint)
 #   pvm.net svm.net   each VM's NIC (-netdev dgram); its peer, the test
 #                     guest's NIC, sends from pvm.net.peer / svm.net.peer
 #   pvm.console svm.console   serial console logs
@@ -20,7 +22,10 @@
 #
 # usage: vms.sh start DIR [KVER]    start both, return at once
 #        vms.sh stop DIR            stop both (their pid files are in DIR)
-#        vms.sh kill DIR pvm|svm    SIGKILL one: its host dies
+#        vms.sh kill DIR pvm|svm [--mid-checkpoint]
+#                                   SIGKILL one: its host dies; with
+#                                   --mid-checkpoint, once the SVM has
+#                                   stopped for the next checkpoint
 #        vms.sh mac pvm|svm         the MAC of the test guest's NIC that
 #                                   faces that VM (its host's vif)
 set -euo pipefail
@@ -74,11 +79,14 @@ start)
 	[[ $accel != tcg || -f $here/tcg_colo_shim.so ]] ||
 		die "$here/tcg_colo_shim.so missing: make -C selftests"
 	"$here/mkinitramfs.sh" "$kver" "$dir/smallvm.cpio"
-	rm -f "$dir/mig.sock"
-	vm_start "$dir" "$kver" svm -incoming "unix:$dir/mig.sock"
+	rm -f "$dir"/mig.{sock,cut,cut.done} "$dir/svm.mig"
+	vm_start "$dir" "$kver" svm -incoming "unix:$dir/svm.mig"
 	vm_start "$dir" "$kver" pvm
+	python3 "$here/miglink.py" "$dir/mig.sock" "$dir/svm.mig" "$dir/mig.cut" \
+		</dev/null >"$dir/miglink.log" 2>&1 &
+	echo $! >"$dir/miglink.pid"
 	for _ in $(seq 100); do
-		[[ -S $dir/pvm.ctl && -S $dir/svm.ctl && -S $dir/mig.sock ]] && exit 0
+		[[ -S $dir/pvm.ctl && -S $dir/svm.ctl && -S $dir/svm.mig && -S $dir/mig.sock ]] && exit 0
 		sleep 0.1
 	done
 	die "the VMs did not start: $(cat "$dir"/*.log)"
@@ -94,6 +102,16 @@ kill)
 	dir=${2:?usage: vms.sh kill DIR pvm|svm}
 	[[ ${3:-} == [ps]vm ]] || die "kill: pvm or svm"
 	[[ -s $dir/$3.pid ]] || die "kill: no $dir/$3.pid"
+	if [[ ${4:-} == --mid-checkpoint ]]; then
+		touch "$dir/mig.cut"
+		for _ in $(seq 300); do
+			[[ -e $dir/mig.cut.done ]] && break
+			sleep 0.1
+		done
+		[[ -e $dir/mig.cut.done ]] || die "kill: no checkpoint began within 30 s"
+	elif [[ -n ${4:-} ]]; then
+		die "kill: --mid-checkpoint or nothing after the VM"
+	fi
 	kill -KILL "$(cat "$dir/$3.pid")"
 	rm -f "$dir/$3.pid"
 	;;
@@ -101,7 +119,7 @@ stop)
 	dir=${2:?usage: vms.sh stop DIR}
 	# SIGKILL: a primary whose secondary is gone may be stuck in its COLO
 	# thread with the BQL held, where SIGTERM's orderly shutdown never runs.
-	for name in pvm svm; do
+	for name in pvm svm miglink; do
 		[[ -s $dir/$name.pid ]] && kill -KILL "$(cat "$dir/$name.pid")" 2>/dev/null
 		rm -f "$dir/$name.pid"
 	done

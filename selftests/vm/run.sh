@@ -157,17 +157,18 @@ qemu=(qemu-system-x86_64
 # a NIC facing each VM's NIC and two serial ports to each VM's QMP sockets
 # (the agent's and the harness's). A host dies in the tests by its VM's
 # QEMU being killed, which only this machine can do: the guest asks by
-# writing "pvm" or "svm" into colo-kill of its results share, and a watcher
-# here kills that QEMU with SIGKILL (vms.sh kill) and says so in
+# writing "pvm" or "svm" (and vms.sh kill's option) into colo-kill of its
+# results share, and a watcher here kills that QEMU with SIGKILL (vms.sh
+# kill) and says so in
 # colo-killed. Its run directory is not $run, which is gone before the
 # EXIT trap stops the VMs; a failed run keeps their console logs.
 colo_kill_watch() {
 	local vm
 	while [[ -d $out ]]; do
 		if [[ -s $out/colo-kill ]]; then
-			vm=$(cat "$out/colo-kill")
+			read -r vm how <"$out/colo-kill"
 			rm -f "$out/colo-kill"
-			"$project/selftests/realvm/vms.sh" kill "$colo" "$vm" &&
+			"$project/selftests/realvm/vms.sh" kill "$colo" "$vm" ${how:+"$how"} &&
 				echo "$vm" >"$out/colo-killed"
 		fi
 		sleep 0.1
