@@ -5,8 +5,8 @@
 # guest's kernel, run the userspace unit tests, the style gates (make lint:
 # checkpatch, sparse, W=1; shellcheck on every shell script), build the
 # Debian packages and lint them (selftests/debian_pkg.sh installs them in
-# the guest), then every selftest in one QEMU guest (TESTS=realvm: the real
-# COLO pair, in a second one). Ends with one line
+# the guest), then every selftest in one QEMU guest and the real COLO pair
+# (realvm.sh) in a second one. Ends with one line
 # "N passed, N failed, N skipped" adding them all up, and exits non-zero if
 # anything failed or did not run.
 #   VM_TIMEOUT    whole guest run, seconds (default 3600: debian_pkg.sh's
@@ -76,14 +76,12 @@ add build/deb-check.log "debian packages" "${PIPESTATUS[0]}"
 
 # Every selftest in one guest, but the real COLO pair (realvm.sh): it needs
 # a guest of its own with the pair's two QEMU VMs beside it, and runs there
-# when TESTS names it (docs/design.md, A real COLO pair, says why it is not
-# in the default run yet).
+# after the others.
 main_tests=() pair_tests=()
 wanted=${TESTS:-}
 if [[ -z $wanted ]]; then
 	for t in selftests/*.sh; do
-		t=$(basename "$t" .sh)
-		[[ $t == run || $t == realvm ]] || wanted+=" $t"
+		[[ $t == selftests/run.sh ]] || wanted+=" $(basename "$t" .sh)"
 	done
 fi
 for t in $wanted; do
