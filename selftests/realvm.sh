@@ -60,18 +60,8 @@ stamp "COLO state; both agents own their instance"
 # The file the VMs' httpd serves (selftests/realvm/init).
 want=$(seq 1 200000 | sha256sum | cut -d' ' -f1)
 get() { C curl -s --max-time 120 "http://$VM_IP4/file" | sha256sum | cut -d' ' -f1; }
-# One counter of the primary's instance, bounded: a test that hangs says
-# less than one that fails.
-pstat() {
-	timeout 30 ip netns exec "$TOPO_PRIMARY" "$COLOCTL" status 1 --json |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats"][sys.argv[1]])' "$1"
-}
+pstat() { realvm_stat "$1"; }
 requests() { pstat checkpoints_requested; }
-# One setting of the primary's instance.
-pstat_cfg() {
-	timeout 30 ip netns exec "$TOPO_PRIMARY" "$COLOCTL" status 1 --json |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)[0][sys.argv[1]])' "$1"
-}
 
 # 1. Identical traffic: periodic checkpoints every 2 s, and one asked for
 # from outside in each download.
@@ -130,7 +120,7 @@ check "it compared equal ($((matched1 - matched0)) packets matched, $((r4 - r3))
 # checkpoint here (the long period of phase 2).
 stamp "3. the SVM forgets its neighbour"
 c=$(realvm_checkpoints) r0=$(requests) rn0=$(pstat req_neigh)
-rt0=$(pstat req_timeout) timeout_ms=$(pstat_cfg compare_timeout_ms)
+rt0=$(pstat req_timeout) timeout_ms=$(realvm_stat cfg:compare_timeout_ms)
 t0=${EPOCHREALTIME/./}
 answer=$(C timeout 30 socat -u "TCP:$VM_IP4:82" -)
 ms=$(((${EPOCHREALTIME/./} - t0) / 1000))

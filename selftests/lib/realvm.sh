@@ -30,6 +30,7 @@
 #   realvm_checkpoints            checkpoints the primary agent logged
 #   realvm_wait_ckpt N            until it logged more than N
 #   realvm_settle                 until the primary holds nothing
+#   realvm_stat KEY...            the primary instance's counters
 #   realvm_kill pvm|svm [--mid-checkpoint]
 #                                 SIGKILL that VM's QEMU (the outer
 #                                 machine does it: vm/run.sh); the
@@ -208,14 +209,24 @@ realvm_wait_ckpt() {
 # (3 s in these tests), and its request belongs to that step, not to the
 # next one.
 realvm_settle() {
-	local end=$((SECONDS + 6)) held
+	local end=$((SECONDS + 6)) pvm svm
 	while ((SECONDS < end)); do
-		held=$(timeout 30 ip netns exec "$TOPO_PRIMARY" "$COLOCTL" status 1 --json |
-			python3 -c 'import json,sys; s=json.load(sys.stdin)[0]["stats"]; print(s["pvm_queue"] + s["svm_queue"])')
-		[[ $held == 0 ]] && return 0
+		{ read -r pvm; read -r svm; } < <(realvm_stat pvm_queue svm_queue)
+		[[ $pvm == 0 && $svm == 0 ]] && return 0
 		sleep 0.1
 	done
 	return 1
+}
+
+# realvm_stat KEY...: values of the primary's instance 1, a line each: a
+# counter or gauge, or a setting as cfg:NAME. Bounded: a test that hangs
+# says less than one that fails.
+realvm_stat() {
+	timeout 30 ip netns exec "$TOPO_PRIMARY" "$COLOCTL" status 1 --json |
+		python3 -c 'import json, sys
+inst = json.load(sys.stdin)[0]
+for k in sys.argv[1:]:
+    print(inst[k[4:]] if k.startswith("cfg:") else inst["stats"][k])' "$@"
 }
 
 # realvm_pauses FROM: the primary agent's checkpoints after its FROMth:
