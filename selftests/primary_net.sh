@@ -109,12 +109,15 @@ S iptables -I FORWARD -m physdev --physdev-in vif -p tcp --sport $PORT_ECHO -j D
 C python3 "$reqresp" $VM_IP4 $PORT_ECHO 1 >/dev/null 2>&1 &
 rr=$!
 dropped=$(pstat pkts_dropped)
-check "the PVM's answer is held" 'wait_until eval "(($(pstat pvm_queue) > 0))"'
+# Functions, so that wait_until reads the counters anew each time.
+answer_held() { (($(pstat pvm_queue) > 0)); }
+answer_dropped() { (($(pstat pvm_queue) == 0 && $(pstat pkts_dropped) > dropped)); }
+check "the PVM's answer is held" 'wait_until answer_held'
 P ip link set vif nomaster
 P ip link add link vif name mv0 type macvlan mode passthru
 P ip link set mv0 up
 check "port out of the bridge: its held packets are dropped and counted" \
-	'wait_until eval "(($(pstat pvm_queue) == 0 && $(pstat pkts_dropped) > dropped))"'
+	'wait_until answer_dropped'
 P "$COLOCTL" failover 1
 kill "$rr" 2>/dev/null
 wait "$rr" 2>/dev/null
