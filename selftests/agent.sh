@@ -45,6 +45,8 @@ state_is() { c status "$1" 2>/dev/null | grep -qx "  state: $2"; }
 gone() { ! c status "$1" >/dev/null 2>&1; }
 request() { ip netns exec "$ns" sh -c "echo $1 >/sys/module/colo_test_trigger/parameters/request"; }
 logged() { grep -q -- "$2" "$1"; }
+# count_is PATTERN FILE N: FILE has N lines with PATTERN.
+count_is() { [[ $(grep -c -- "$1" "$2") == "$3" ]]; }
 agent_exited() { ! kill -0 "$agent_pid" 2>/dev/null; }
 ready_or_exited() { logged "$log" "ready" || agent_exited; }
 
@@ -114,7 +116,7 @@ check "primary: two-phase: no one-phase fallback" \
 	'! grep -q one-phase "$log"'
 request 5
 check "primary: a kernel request draws migrate-set-parameters" \
-	'wait_until test "$(grep -c migrate-set-parameters "$qlog")" = 2'
+	'wait_until count_is migrate-set-parameters "$qlog" 2'
 check "primary: ... whose STOP/RESUME complete the checkpoint" \
 	'wait_until done_is 5 2'
 check "primary: the checkpoint is logged with its reason and pause" \

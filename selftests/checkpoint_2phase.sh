@@ -61,13 +61,17 @@ S "$COLOCTL" init 1 --mode secondary
 P "$COLOCTL" init 1 --mode primary --timeout 600000
 topo_pmycolo 1
 
+# queue_is pvm|svm N: that side holds N packets. A function, so that
+# wait_until reads the counter on every try.
+queue_is() { [[ $(pstat "$1_queue") == "$2" ]]; }
+
 send warmup
 check "the echo flow matches through the compare path" 'wait_until got warmup'
 
 svm_drop -I
 send one
 check "slow SVM: the PVM's answer 'one' is held" \
-	'wait_until test "$(pstat pvm_queue)" = 1'
+	'wait_until queue_is pvm 1'
 check "begin: accepted, counted as begun" \
 	'P "$COLOCTL" checkpoint-begin 1 && (($(pstat checkpoints_begun) == 1))'
 # The SVM's output from here on is its output after the checkpoint: it is
@@ -76,7 +80,7 @@ S tc qdisc add dev eth1 root plug limit 1000000
 svm_drop -D
 send two
 check "after the begin: the PVM's answer 'two' is held too" \
-	'wait_until test "$(pstat pvm_queue)" = 2'
+	'wait_until queue_is pvm 2'
 check "commit: accepted, counted as committed" \
 	'P "$COLOCTL" checkpoint 1 &&
 	 (($(pstat checkpoints_committed) == 1 && $(pstat checkpoints_done) == 1))'
@@ -115,7 +119,7 @@ captured=$(pstat svm_pkts_captured)
 P "$COLOCTL" checkpoint-begin 1
 stale_svm_frame
 check "a stale SVM datagram arrives during the checkpoint and is held" \
-	'wait_until test "$(pstat svm_queue)" = 1 &&
+	'wait_until queue_is svm 1 &&
 	 (($(pstat svm_pkts_captured) == captured + 1))'
 P "$COLOCTL" checkpoint 1
 send four
@@ -128,7 +132,7 @@ check "the stale datagram was dropped as such, no checkpoint requested" \
 svm_drop -I
 send three
 check "one phase: the PVM's answer 'three' is held" \
-	'wait_until test "$(pstat pvm_queue)" = 1'
+	'wait_until queue_is pvm 1'
 check "one phase: DO_CHECKPOINT alone releases everything" \
 	'P "$COLOCTL" checkpoint 1 && wait_until got three &&
 	 (($(pstat pvm_queue) == 0))'
