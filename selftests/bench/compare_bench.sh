@@ -96,12 +96,11 @@ qemu_stop() {
 	qemu_pid=
 }
 
-port=40000
 # run LEG PAYLOAD_P PAYLOAD_S [ARGS]: one run; prints colo_frames' line.
 run() {
-	local leg=$1 p=$2 s=$3 rc
+	local leg=$1 p=$2 s=$3 rc port
 	shift 3
-	port=$((port + 1))
+	port=$(bench_port)
 	case $leg in
 	qemu)
 		qemu_start || return 1

@@ -5,6 +5,7 @@
 # flows). Source it after lib/guest.sh.
 #   bench_quiet NS...            no IPv6 link plumbing among the frames
 #   bench_diagnose NS...         what a failed leg leaves to look at
+#   bench_port                   the client's port of the next run
 #   per_packet_table WHAT RUN N...
 #                                the per-packet cost with and without
 #                                PMYCOLO as WHAT grows through each N
@@ -29,6 +30,15 @@ bench_diagnose() {
 		ip netns exec "$ns" "$COLOCTL" status 2>/dev/null
 		ip -n "$ns" -s link show type veth
 	done
+}
+
+# bench_port: a port of its own for each run's client, so that no run meets
+# the flows of the runs before it in conntrack. Runs go in command
+# substitutions (subshells): the last port is kept in $tmp/port.
+bench_port() {
+	local p
+	p=$(cat "$tmp/port" 2>/dev/null) || p=40000
+	echo $((p + 1)) | tee "$tmp/port"
 }
 
 # per_packet_table WHAT RUN N...: for each N, RUN noproxy N and RUN pmycolo N
