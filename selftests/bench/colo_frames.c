@@ -377,15 +377,20 @@ static void send_frames(struct sink *k, int which, struct side *s, size_t from, 
 	}
 }
 
-static uint64_t proc_busy(void)
+/* every CPU's busy time in clock ticks; *ctxt: context switches so far */
+static uint64_t proc_busy(uint64_t *ctxt)
 {
-	unsigned long long v[8] = { 0 };
+	unsigned long long v[8] = { 0 }, cs = 0;
 	FILE *f = fopen("/proc/stat", "r");
+	char line[256];
 
 	if (!f || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
 			 &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
 		die("/proc/stat");
+	while (fgets(line, sizeof(line), f) && sscanf(line, "ctxt %llu", &cs) != 1)
+		;
 	fclose(f);
+	*ctxt = cs;
 	/* user nice system irq softirq steal: not idle, not iowait */
 	return v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
 }
@@ -469,7 +474,7 @@ static bool wait_window(struct sink *k, uint64_t out0, uint64_t sent, uint64_t w
 static int run_flows(struct sink *k)
 {
 	struct side pri, sec, cli;
-	uint64_t out0, expect, busy0, busy1, s0, s1, su0, su1, f = opt.flows;
+	uint64_t out0, expect, busy0, busy1, s0, s1, su0, su1, cs0, cs1, f = opt.flows;
 	double t0, t1, deadline = now() + opt.timeout;
 	size_t a, b;
 
@@ -494,7 +499,7 @@ static int run_flows(struct sink *k)
 	out0 += f;
 
 	expect = pri.n - f;
-	busy0 = proc_busy();
+	busy0 = proc_busy(&cs0);
 	s0 = pid_ticks(getpid(), &su0);
 	t0 = now();
 	deadline = t0 + opt.timeout;
@@ -507,14 +512,15 @@ static int run_flows(struct sink *k)
 	}
 	wait_window(k, out0, expect, 0, deadline);
 	t1 = now();
-	busy1 = proc_busy();
+	busy1 = proc_busy(&cs1);
 	s1 = pid_ticks(getpid(), &su1);
-	printf("flows=%llu frames_in=%llu frames_out=%llu expected=%llu bytes=%llu seconds=%.4f busy_ticks=%llu comparator_ticks=0 sender_ticks=%llu sender_user_ticks=%llu hz=%ld\n",
+	printf("flows=%llu frames_in=%llu frames_out=%llu expected=%llu bytes=%llu seconds=%.4f busy_ticks=%llu comparator_ticks=0 sender_ticks=%llu sender_user_ticks=%llu hz=%ld switches=%llu\n",
 	       (unsigned long long)f, (unsigned long long)(2 * expect),
 	       (unsigned long long)(read_sink(k) - out0), (unsigned long long)expect,
 	       (unsigned long long)(expect * opt.payload_p), t1 - t0,
 	       (unsigned long long)(busy1 - busy0), (unsigned long long)(s1 - s0),
-	       (unsigned long long)(su1 - su0), sysconf(_SC_CLK_TCK));
+	       (unsigned long long)(su1 - su0), sysconf(_SC_CLK_TCK),
+	       (unsigned long long)(cs1 - cs0));
 	return read_sink(k) - out0 == expect ? 0 : 1;
 }
 
@@ -650,7 +656,7 @@ int main(int argc, char **argv)
 	if (opt.flip >= 0 && expect + 1 + opt.window / 2 < pn)
 		pn = expect + 1 + opt.window / 2;
 
-	busy0 = proc_busy();
+	busy0 = proc_busy(&ign);
 	q0 = pid_ticks(opt.qemu_pid, &ign);
 	s0 = pid_ticks(getpid(), &su0);
 	t0 = now();
@@ -691,7 +697,7 @@ int main(int argc, char **argv)
 		usleep(1000);
 	}
 	t1 = opt.flip < 0 ? now() : settled;
-	busy1 = proc_busy();
+	busy1 = proc_busy(&ign);
 	q1 = pid_ticks(opt.qemu_pid, &ign);
 	s1 = pid_ticks(getpid(), &su1);
 	/* CPU time in clock ticks, all sampled alike by the kernel's tick */

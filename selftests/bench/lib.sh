@@ -44,16 +44,17 @@ bench_port() {
 # per_packet_table WHAT RUN N...: for each N, RUN noproxy N and RUN pmycolo N
 # (each prints colo_frames' line of one run), and a row of the CPU per
 # packet of both (every CPU's busy time per packet fed in, both VMs'
-# packets), PMYCOLO's added cost and its ratio to the first N's. Then the
-# runs' lines. Returns 1 when a run did not let everything out.
+# packets), PMYCOLO's added cost, its ratio to the first N's and the
+# context switches per packet of both. Then the runs' lines. Returns 1
+# when a run did not let everything out.
 per_packet_table() {
 	local what=$1 run=$2 n leg line pkts added base='' log=''
-	local -A us
+	local -A us cs
 	shift 2
-	printf "%-10s %9s %12s %16s %16s %14s\n" "$what" packets "no proxy" \
-		"PMYCOLO" "added" "vs 1 ${what%s}"
-	printf "%-10s %9s %12s %16s %16s %14s\n" "" "" "us/packet" "us/packet" \
-		"us/packet" ""
+	printf "%-10s %9s %12s %16s %16s %14s %14s\n" "$what" packets "no proxy" \
+		"PMYCOLO" "added" "vs 1 ${what%s}" "switches"
+	printf "%-10s %9s %12s %16s %16s %14s %14s\n" "" "" "us/packet" "us/packet" \
+		"us/packet" "" "per packet"
 	for n; do
 		for leg in noproxy pmycolo; do
 			line=$("$run" "$leg" "$n") || {
@@ -61,10 +62,11 @@ per_packet_table() {
 				return 1
 			}
 			log+="$n $what $leg: $line"$'\n'
-			us[$leg]=$(awk -v l="$line" 'BEGIN {
+			read -r "us[$leg]" "cs[$leg]" < <(awk -v l="$line" 'BEGIN {
 				split(l, kv, " ")
 				for (j in kv) { split(kv[j], f, "="); v[f[1]] = f[2] }
-				printf "%.2f", 1e6 * v["busy_ticks"] / v["hz"] / v["frames_in"]
+				printf "%.2f %.2f\n", 1e6 * v["busy_ticks"] / v["hz"] / v["frames_in"],
+					v["switches"] / v["frames_in"]
 			}')
 			pkts=${line##*frames_in=}
 			pkts=${pkts%% *}
@@ -73,11 +75,12 @@ per_packet_table() {
 			'BEGIN { printf "%.2f", a - b }')
 		base=${base:-$added}
 		awk -v n="$n" -v p="$pkts" -v a="${us[noproxy]}" -v b="${us[pmycolo]}" \
-			-v d="$added" -v z="$base" 'BEGIN {
-			printf "%-10s %9s %12s %16s %16s %13.0f%%\n", n, p, a, b, d,
-				(z > 0) ? 100 * d / z : 0
+			-v d="$added" -v z="$base" -v c="${cs[noproxy]} / ${cs[pmycolo]}" 'BEGIN {
+			printf "%-10s %9s %12s %16s %16s %13.0f%% %14s\n", n, p, a, b, d,
+				(z > 0) ? 100 * d / z : 0, c
 		}'
 	done
 	printf "%s" "$log"
-	echo "(CPU: every CPU's busy time per packet fed in, both VMs' packets)"
+	echo "(CPU: every CPU's busy time per packet fed in, both VMs' packets;" \
+		"switches: the guest's context switches per packet, no proxy / PMYCOLO)"
 }
