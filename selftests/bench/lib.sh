@@ -2,7 +2,7 @@
 # shellcheck shell=bash # sourced by the benchmarks
 #
 # What the per-packet legs of the benchmarks share (compare_bench.sh's
-# flows). Source it after lib/guest.sh.
+# flows, instances_bench.sh's instances). Source it after lib/guest.sh.
 #   bench_quiet NS...            no IPv6 link plumbing among the frames
 #   bench_diagnose NS...         what a failed leg leaves to look at
 #   bench_port                   the client's port of the next run
