@@ -22,7 +22,11 @@
  * comparator process whose CPU time to count), -t SECONDS (give up), -c PORT
  * (the client's port: a new flow for each run), -n FLOWS -k SEGMENTS (packet
  * mode: FLOWS concurrent flows from as many client addresses, SEGMENTS
- * segments each, sent round-robin; both sides cut them alike, -s is unused).
+ * segments each, sent round-robin; both sides cut them alike, -s is unused),
+ * -i INSTANCES (with -n: flow f goes through instance i = f % INSTANCES,
+ * its frames out of PVM_IF<i>, SVM_IF<i> and SINK_IF<i>, the client's
+ * too; what comes out of every instance is counted on SINK_IF, a bridge of
+ * those ports whose address is the client's).
  *
  * Every frame is built before the clock starts: the timed loop only hands
  * prebuilt buffers to sendmmsg() or write(). Prints one line of key=value
@@ -74,8 +78,8 @@ static struct {
 	uint64_t stream;
 	long long flip;
 	int qemu_pid, client_port;
-	long flows, per_flow;
-} opt = { 1448, 2896, 512, 120, 16 << 20, -1, 0, 40000, 0, 1 };
+	long flows, per_flow, instances;
+} opt = { 1448, 2896, 512, 120, 16 << 20, -1, 0, 40000, 0, 1, 0 };
 
 /* The client's address in the frame being built: one per flow with -n. */
 static uint32_t client_ip = 0x0a000001;
@@ -229,6 +233,7 @@ static void build_client(struct side *s)
 
 struct sink {
 	int pkt_fd[3];		/* packet mode: primary, secondary, client */
+	int *ifx[3];		/* with -i: each side's device of each instance */
 	int stats_fd;		/* packet mode: the sink's rx_packets */
 	int sock[3];		/* qemu mode: primary, secondary, out */
 	bool qemu;
@@ -248,11 +253,17 @@ static uint64_t read_sink(struct sink *k)
 	return strtoull(buf, NULL, 10);
 }
 
-static int packet_socket(const char *netns, const char *ifname)
+/*
+ * packet_socket: a socket to send frames out of ifname in netns (NULL: this
+ * one). With -i, ifname<i> for each instance i: *ifx gets their indexes,
+ * which each frame names, and the socket is bound to none of them.
+ */
+static int packet_socket(const char *netns, const char *ifname, int **ifx)
 {
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
 	int self = -1, ns, fd, size = 4 << 20;
 	char path[256];
+	long i;
 
 	if (netns) {
 		self = open("/proc/self/ns/net", O_RDONLY);
@@ -267,8 +278,16 @@ static int packet_socket(const char *netns, const char *ifname)
 	if (fd < 0)
 		die("AF_PACKET socket");
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	*ifx = opt.instances ? calloc(opt.instances, sizeof(**ifx)) : NULL;
+	for (i = 0; i < opt.instances; i++) {
+		snprintf(path, sizeof(path), "%s%ld", ifname, i);
+		(*ifx)[i] = if_nametoindex(path);
+		if (!(*ifx)[i])
+			die(path);
+	}
 	sll.sll_ifindex = if_nametoindex(ifname);
-	if (!sll.sll_ifindex || bind(fd, (struct sockaddr *)&sll, sizeof(sll)))
+	if (!opt.instances &&
+	    (!sll.sll_ifindex || bind(fd, (struct sockaddr *)&sll, sizeof(sll))))
 		die(ifname);
 	if (netns && (setns(self, CLONE_NEWNET) || close(self)))
 		die("setns back");
@@ -335,6 +354,7 @@ static void *out_reader(void *arg)
 /* send frames [from, to) of one side (0 primary, 1 secondary) */
 static void send_frames(struct sink *k, int which, struct side *s, size_t from, size_t to)
 {
+	struct sockaddr_ll to_dev[BATCH];
 	struct mmsghdr msg[BATCH];
 	struct iovec iov[BATCH];
 	size_t i, n;
@@ -365,6 +385,16 @@ static void send_frames(struct sink *k, int which, struct side *s, size_t from, 
 			memset(&msg[i].msg_hdr, 0, sizeof(msg[i].msg_hdr));
 			msg[i].msg_hdr.msg_iov = &iov[i];
 			msg[i].msg_hdr.msg_iovlen = 1;
+			if (!k->ifx[which])
+				continue;
+			/* frame j of build_flows is flow j % flows's */
+			to_dev[i] = (struct sockaddr_ll){
+				.sll_family = AF_PACKET,
+				.sll_ifindex = k->ifx[which][(from + i) % opt.flows %
+							     opt.instances],
+			};
+			msg[i].msg_hdr.msg_name = &to_dev[i];
+			msg[i].msg_hdr.msg_namelen = sizeof(to_dev[i]);
 		}
 		r = sendmmsg(k->pkt_fd[which], msg, n, 0);
 		if (r < 0 && (errno == ENOBUFS || errno == EAGAIN || errno == EINTR)) {
@@ -377,15 +407,20 @@ static void send_frames(struct sink *k, int which, struct side *s, size_t from, 
 	}
 }
 
-static uint64_t proc_busy(void)
+/* every CPU's busy time in clock ticks; *ctxt: context switches so far */
+static uint64_t proc_busy(uint64_t *ctxt)
 {
-	unsigned long long v[8] = { 0 };
+	unsigned long long v[8] = { 0 }, cs = 0;
 	FILE *f = fopen("/proc/stat", "r");
+	char line[256];
 
 	if (!f || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
 			 &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
 		die("/proc/stat");
+	while (fgets(line, sizeof(line), f) && sscanf(line, "ctxt %llu", &cs) != 1)
+		;
 	fclose(f);
+	*ctxt = cs;
 	/* user nice system irq softirq steal: not idle, not iowait */
 	return v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
 }
@@ -469,7 +504,7 @@ static bool wait_window(struct sink *k, uint64_t out0, uint64_t sent, uint64_t w
 static int run_flows(struct sink *k)
 {
 	struct side pri, sec, cli;
-	uint64_t out0, expect, busy0, busy1, s0, s1, su0, su1, f = opt.flows;
+	uint64_t out0, expect, busy0, busy1, s0, s1, su0, su1, cs0, cs1, f = opt.flows;
 	double t0, t1, deadline = now() + opt.timeout;
 	size_t a, b;
 
@@ -494,7 +529,7 @@ static int run_flows(struct sink *k)
 	out0 += f;
 
 	expect = pri.n - f;
-	busy0 = proc_busy();
+	busy0 = proc_busy(&cs0);
 	s0 = pid_ticks(getpid(), &su0);
 	t0 = now();
 	deadline = t0 + opt.timeout;
@@ -507,14 +542,16 @@ static int run_flows(struct sink *k)
 	}
 	wait_window(k, out0, expect, 0, deadline);
 	t1 = now();
-	busy1 = proc_busy();
+	busy1 = proc_busy(&cs1);
 	s1 = pid_ticks(getpid(), &su1);
-	printf("flows=%llu frames_in=%llu frames_out=%llu expected=%llu bytes=%llu seconds=%.4f busy_ticks=%llu comparator_ticks=0 sender_ticks=%llu sender_user_ticks=%llu hz=%ld\n",
-	       (unsigned long long)f, (unsigned long long)(2 * expect),
+	printf("flows=%llu instances=%ld frames_in=%llu frames_out=%llu expected=%llu bytes=%llu seconds=%.4f busy_ticks=%llu comparator_ticks=0 sender_ticks=%llu sender_user_ticks=%llu hz=%ld switches=%llu\n",
+	       (unsigned long long)f, opt.instances ? opt.instances : 1,
+	       (unsigned long long)(2 * expect),
 	       (unsigned long long)(read_sink(k) - out0), (unsigned long long)expect,
 	       (unsigned long long)(expect * opt.payload_p), t1 - t0,
 	       (unsigned long long)(busy1 - busy0), (unsigned long long)(s1 - s0),
-	       (unsigned long long)(su1 - su0), sysconf(_SC_CLK_TCK));
+	       (unsigned long long)(su1 - su0), sysconf(_SC_CLK_TCK),
+	       (unsigned long long)(cs1 - cs0));
 	return read_sink(k) - out0 == expect ? 0 : 1;
 }
 
@@ -523,7 +560,7 @@ static void usage(void)
 	fprintf(stderr, "usage: colo_frames packet PVM_IF SVM_NETNS SVM_IF SINK_IF [options]\n"
 		"       colo_frames qemu PRI_SOCK SEC_SOCK OUT_SOCK [options]\n"
 		"options: -p BYTES -s BYTES -m MB -w FRAMES -f OFFSET -q PID -t SECONDS -c PORT\n"
-		"         -n FLOWS -k SEGMENTS\n");
+		"         -n FLOWS -k SEGMENTS -i INSTANCES\n");
 	exit(2);
 }
 
@@ -546,7 +583,7 @@ int main(int argc, char **argv)
 	if (argc < 2 + nargs)
 		usage();
 	optind = 2 + nargs;
-	while ((c = getopt(argc, argv, "p:s:m:w:f:q:t:c:n:k:")) != -1) {
+	while ((c = getopt(argc, argv, "p:s:m:w:f:q:t:c:n:k:i:")) != -1) {
 		switch (c) {
 		case 'p':
 			opt.payload_p = atol(optarg);
@@ -578,6 +615,9 @@ int main(int argc, char **argv)
 		case 'k':
 			opt.per_flow = atol(optarg);
 			break;
+		case 'i':
+			opt.instances = atol(optarg);
+			break;
 		default:
 			usage();
 		}
@@ -585,7 +625,8 @@ int main(int argc, char **argv)
 	if (opt.payload_p < 1 || opt.payload_s < 1 || opt.payload_p > 65000 ||
 	    opt.payload_s > 65000 || !opt.stream || opt.window < BATCH ||
 	    opt.flows < 0 || opt.flows > 1 << 24 || opt.per_flow < 1 ||
-	    (opt.flows && (k.qemu || opt.flip >= 0)))
+	    (opt.flows && (k.qemu || opt.flip >= 0)) || opt.instances < 0 ||
+	    opt.instances > opt.flows || opt.instances > 1 << 16)
 		usage();
 	if (!opt.flows) {
 		build_side(&pri, opt.payload_p, false);
@@ -602,9 +643,9 @@ int main(int argc, char **argv)
 	} else {
 		char path[128];
 
-		k.pkt_fd[0] = packet_socket(NULL, argv[2]);
-		k.pkt_fd[1] = packet_socket(argv[3], argv[4]);
-		k.pkt_fd[2] = packet_socket(NULL, argv[5]);
+		k.pkt_fd[0] = packet_socket(NULL, argv[2], &k.ifx[0]);
+		k.pkt_fd[1] = packet_socket(argv[3], argv[4], &k.ifx[1]);
+		k.pkt_fd[2] = packet_socket(NULL, argv[5], &k.ifx[2]);
 		build_client(&cli);
 		snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/rx_packets", argv[5]);
 		k.stats_fd = open(path, O_RDONLY);
@@ -650,7 +691,7 @@ int main(int argc, char **argv)
 	if (opt.flip >= 0 && expect + 1 + opt.window / 2 < pn)
 		pn = expect + 1 + opt.window / 2;
 
-	busy0 = proc_busy();
+	busy0 = proc_busy(&ign);
 	q0 = pid_ticks(opt.qemu_pid, &ign);
 	s0 = pid_ticks(getpid(), &su0);
 	t0 = now();
@@ -691,7 +732,7 @@ int main(int argc, char **argv)
 		usleep(1000);
 	}
 	t1 = opt.flip < 0 ? now() : settled;
-	busy1 = proc_busy();
+	busy1 = proc_busy(&ign);
 	q1 = pid_ticks(opt.qemu_pid, &ign);
 	s1 = pid_ticks(getpid(), &su1);
 	/* CPU time in clock ticks, all sampled alike by the kernel's tick */

@@ -28,6 +28,7 @@
 #                         eth1 --------------------------- eth0
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/topology.sh"
+source "$(dirname "$0")/lib.sh"
 
 QEMU=${QEMU:-qemu-system-x86_64}
 require_cmd "$QEMU" iptables
@@ -35,8 +36,6 @@ ROUNDS=${BENCH_ROUNDS:-3}
 MB=${BENCH_CMP_MB:-16}
 # Workloads: NAME:PRIMARY_PAYLOAD:SECONDARY_PAYLOAD per segment.
 WORKLOADS=${BENCH_CMP_WORKLOADS:-"mtu:1448:2896 large:60000:30000"}
-frames=$PROJECT_DIR/selftests/bench/colo_frames
-[[ -x $frames ]] || { echo "no $frames: run make first"; exit 1; }
 load_colo_modules || exit 1
 tmp=$(mktemp -d)
 qemu_pid=
@@ -47,11 +46,7 @@ cleanup() {
 }
 
 mkns B_PVM B_PRI B_SVM
-for ns in "$B_PVM" "$B_PRI" "$B_SVM"; do
-	# no IPv6 link plumbing (router solicitations, MLD) among the frames
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1
-done
+bench_quiet "$B_PVM" "$B_PRI" "$B_SVM"
 ip link add eth0 netns "$B_PVM" type veth peer name vif netns "$B_PRI"
 ip link add sink netns "$B_PVM" type veth peer name eth0 netns "$B_PRI"
 ip link add eth0 netns "$B_SVM" type veth peer name eth1 netns "$B_PRI"
@@ -101,12 +96,11 @@ qemu_stop() {
 	qemu_pid=
 }
 
-port=40000
 # run LEG PAYLOAD_P PAYLOAD_S [ARGS]: one run; prints colo_frames' line.
 run() {
-	local leg=$1 p=$2 s=$3 rc
+	local leg=$1 p=$2 s=$3 rc port
 	shift 3
-	port=$((port + 1))
+	port=$(bench_port)
 	case $leg in
 	qemu)
 		qemu_start || return 1
@@ -128,13 +122,7 @@ run() {
 
 legs=${BENCH_CMP_LEGS:-"noproxy pmycolo qemu"}
 
-# What a failed leg leaves to look at: the instance's counters, the links'.
-diagnose() {
-	ip netns exec "$B_PRI" "$COLOCTL" status 1
-	for ns in "$B_PVM" "$B_PRI" "$B_SVM"; do
-		ip -n "$ns" -s link show type veth
-	done
-}
+diagnose() { bench_diagnose "$B_PRI" "$B_PVM" "$B_SVM"; }
 declare -A sum
 for round in $(seq "$ROUNDS"); do
 	for w in $WORKLOADS; do
@@ -216,35 +204,14 @@ SEGMENTS=${BENCH_FLOW_SEGMENTS:-20000}
 # Every run's flows stay in conntrack (established): room for all of them
 # (the limit is global, set in the initial namespace).
 sysctl -qw net.netfilter.nf_conntrack_max=1000000
-printf "%-8s %9s %12s %16s %16s %10s\n" flows packets "no proxy" "PMYCOLO" "added" "vs 1 flow"
-printf "%-8s %9s %12s %16s %16s %10s\n" "" "" "us/packet" "us/packet" "us/packet" ""
-base=
-for n in ${BENCH_FLOWS:-1 100 10000 100000}; do
-	k=$((SEGMENTS / n))
+flows_run() {	# flows_run LEG FLOWS
+	local k=$((SEGMENTS / $2))
 	((k < 1)) && k=1
-	for leg in noproxy pmycolo; do
-		line=$(run "$leg" 1448 1448 -n "$n" -k "$k" -t 600) || {
-			echo "FAIL: $leg, $n flows: not everything came out: $line"
-			diagnose
-			exit 1
-		}
-		echo "$n flows $leg: $line" >>"$tmp/flows.log"
-		eval "${leg}_us=$(awk -v l="$line" 'BEGIN {
-			split(l, kv, " ")
-			for (j in kv) { split(kv[j], f, "="); v[f[1]] = f[2] }
-			printf "%.2f", 1e6 * v["busy_ticks"] / v["hz"] / v["frames_in"]
-		}')"
-		pkts=${line##*frames_in=}
-		pkts=${pkts%% *}
-	done
-	added=$(awk -v a="$pmycolo_us" -v b="$noproxy_us" 'BEGIN { printf "%.2f", a - b }')
-	base=${base:-$added}
-	awk -v n="$n" -v p="$pkts" -v a="$noproxy_us" -v b="$pmycolo_us" -v d="$added" -v z="$base" \
-		'BEGIN { printf "%-8s %9s %12s %16s %16s %9.0f%%\n", n, p, a, b, d, (z > 0) ? 100 * d / z : 0 }'
-done
-cat "$tmp/flows.log"
-echo "(CPU: every CPU's busy time per packet fed in, both sides' packets; target:"
-echo "PMYCOLO's added cost flat within 20% from 1 to 100k flows)"
+	run "$1" 1448 1448 -n "$2" -k "$k" -t 600
+}
+read -ra counts <<<"${BENCH_FLOWS:-1 100 10000 100000}"
+per_packet_table flows flows_run "${counts[@]}" || { diagnose; exit 1; }
+echo "(target: PMYCOLO's added cost flat within 20% from 1 to 100k flows)"
 
 # A flipped byte 1000000 bytes into the secondary's copy: the primary's
 # segments before the one that holds it come out, and none from it on.

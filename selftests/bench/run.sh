@@ -4,11 +4,13 @@
 # `make bench` in one guest boot: each benchmark named (default: all),
 # one after the other, each printing its own figures. Exits 1 when one of
 # them did not run (a failed leg, nothing out); speed is never judged here.
-#   compare   the comparator against QEMU's colo-compare and no proxy
+#   compare   the comparator against QEMU's colo-compare and no proxy,
+#             and the cost per packet as concurrent flows grow
+#   instances the cost per packet as PMYCOLO's instances grow
 #   colo      bulk and request/response on the COLO topology
 dir=$(dirname "$0")
 rc=0
-for name in "${@:-compare colo}"; do
+for name in "${@:-compare instances colo}"; do
 	for b in $name; do
 		echo "=== bench: $b ==="
 		"$dir/${b}_bench.sh" || { echo "=== bench $b: did not run through ==="; rc=1; }

@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash # sourced by the benchmarks
+#
+# What the per-packet legs of the benchmarks share (compare_bench.sh's
+# flows, instances_bench.sh's instances). Source it after lib/guest.sh.
+#   bench_quiet NS...            no IPv6 link plumbing among the frames
+#   bench_diagnose NS...         what a failed leg leaves to look at
+#   bench_port                   the client's port of the next run
+#   per_packet_table WHAT RUN N...
+#                                the per-packet cost with and without
+#                                PMYCOLO as WHAT grows through each N
+
+frames=$PROJECT_DIR/selftests/bench/colo_frames
+[[ -x $frames ]] || { echo "no $frames: run make first"; exit 1; }
+
+# bench_quiet NS...: no IPv6 in these namespaces (router solicitations, MLD
+# would join the frames counted); before their links are made.
+bench_quiet() {
+	local ns
+	for ns; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1
+	done
+}
+
+# bench_diagnose NS...: the instances' counters and the links' of each NS.
+bench_diagnose() {
+	local ns
+	for ns; do
+		ip netns exec "$ns" "$COLOCTL" status 2>/dev/null
+		ip -n "$ns" -s link show type veth
+	done
+}
+
+# bench_port: a port of its own for each run's client, so that no run meets
+# the flows of the runs before it in conntrack. Runs go in command
+# substitutions (subshells): the last port is kept in $tmp/port.
+bench_port() {
+	local p
+	p=$(cat "$tmp/port" 2>/dev/null) || p=40000
+	echo $((p + 1)) | tee "$tmp/port"
+}
+
+# per_packet_table WHAT RUN N...: for each N, RUN noproxy N and RUN pmycolo N
+# (each prints colo_frames' line of one run), and a row of the CPU per
+# packet of both (every CPU's busy time per packet fed in, both VMs'
+# packets), PMYCOLO's added cost, its ratio to the first N's and the
+# context switches per packet of both. Then the runs' lines. Returns 1
+# when a run did not let everything out.
+per_packet_table() {
+	local what=$1 run=$2 n leg line pkts added base='' log=''
+	local -A us cs
+	shift 2
+	printf "%-10s %9s %12s %16s %16s %14s %14s\n" "$what" packets "no proxy" \
+		"PMYCOLO" "added" "vs 1 ${what%s}" "switches"
+	printf "%-10s %9s %12s %16s %16s %14s %14s\n" "" "" "us/packet" "us/packet" \
+		"us/packet" "" "per packet"
+	for n; do
+		for leg in noproxy pmycolo; do
+			line=$("$run" "$leg" "$n") || {
+				echo "FAIL: $leg, $n $what: not everything came out: $line"
+				return 1
+			}
+			log+="$n $what $leg: $line"$'\n'
+			read -r "us[$leg]" "cs[$leg]" < <(awk -v l="$line" 'BEGIN {
+				split(l, kv, " ")
+				for (j in kv) { split(kv[j], f, "="); v[f[1]] = f[2] }
+				printf "%.2f %.2f\n", 1e6 * v["busy_ticks"] / v["hz"] / v["frames_in"],
+					v["switches"] / v["frames_in"]
+			}')
+			pkts=${line##*frames_in=}
+			pkts=${pkts%% *}
+		done
+		added=$(awk -v a="${us[pmycolo]}" -v b="${us[noproxy]}" \
+			'BEGIN { printf "%.2f", a - b }')
+		base=${base:-$added}
+		awk -v n="$n" -v p="$pkts" -v a="${us[noproxy]}" -v b="${us[pmycolo]}" \
+			-v d="$added" -v z="$base" -v c="${cs[noproxy]} / ${cs[pmycolo]}" 'BEGIN {
+			printf "%-10s %9s %12s %16s %16s %13.0f%% %14s\n", n, p, a, b, d,
+				(z > 0) ? 100 * d / z : 0, c
+		}'
+	done
+	printf "%s" "$log"
+	echo "(CPU: every CPU's busy time per packet fed in, both VMs' packets;" \
+		"switches: the guest's context switches per packet, no proxy / PMYCOLO)"
+}
