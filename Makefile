@@ -128,12 +128,12 @@ vm-shell:
 # Benchmark of the primary's compare path: figures and ratios, with and
 # without the proxy, in one guest run (not a test: it asserts no speed).
 # The benchmarks (selftests/bench/) in one guest run; BENCH names a subset
-# (compare, colo); BENCH_ROUNDS, BENCH_MB, BENCH_CMP_MB, BENCH_FLOWS and
-# BENCH_FLOW_SEGMENTS reach the guest.
+# (compare, colo, profile); BENCH_ROUNDS, BENCH_MB, BENCH_CMP_MB, BENCH_FLOWS,
+# BENCH_FLOW_SEGMENTS and BENCH_PERIOD_NS reach the guest.
 BENCH ?= compare colo
 bench: all
 	selftests/vm/run.sh -t 3600 \
-		$(foreach v,BENCH_ROUNDS BENCH_MB BENCH_CMP_MB BENCH_FLOWS BENCH_FLOW_SEGMENTS,$(if $($(v)),-e '$(v)=$($(v))')) \
+		$(foreach v,BENCH_ROUNDS BENCH_MB BENCH_CMP_MB BENCH_FLOWS BENCH_FLOW_SEGMENTS BENCH_PERIOD_NS,$(if $($(v)),-e '$(v)=$($(v))')) \
 		-- selftests/bench/run.sh $(BENCH)
 
 # The demo of a COLO pair in one guest run: the pair, a download with live

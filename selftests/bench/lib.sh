@@ -12,7 +12,7 @@
 #   bench_setup           modules, topology, services, SECCOLO, stand-in;
 #                         sets $tmp and $file (the download's bytes)
 #   proxy on|off          COLO on the primary, or not at all
-#   bulk                  one download by the client, timed
+#   bulk [HOOK]           one download by the client, timed
 #   wait_until svm_idle   the SVM's share of a round is done
 #
 # It defines cleanup() (lib/guest.sh's EXIT trap calls it), which also
@@ -76,17 +76,24 @@ worker_ticks() {
 	awk '{ print $14 + $15 }' "/proc/$pid/stat"
 }
 
-# bulk: MB/s of one download of the file; also sets bulk_cpu and
-# bulk_worker, the ticks spent meanwhile. Fails if the bytes differ.
+# bulk [HOOK]: MB/s of one download of the file; also sets bulk_cpu and
+# bulk_worker, the ticks spent meanwhile. HOOK, when given, runs with
+# "begin" right before the download and "end" right after it (a
+# profiler's window). Fails if the bytes differ.
 bulk() {
-	local t0 t1 c0 w0
+	local hook=${1:-:} t0 t1 c0 w0 c1 w1 rc=0
 	c0=$(cpu_busy)
 	w0=$(worker_ticks)
+	"$hook" begin || return 1
 	t0=$(date +%s%N)
-	C timeout 300 socat -u "TCP:$VM_IP4:$PORT_FILE" "CREATE:$tmp/dl" || return 1
+	C timeout 300 socat -u "TCP:$VM_IP4:$PORT_FILE" "CREATE:$tmp/dl" || rc=1
 	t1=$(date +%s%N)
-	bulk_cpu=$(($(cpu_busy) - c0))
-	bulk_worker=$(($(worker_ticks) - w0))
+	"$hook" end || rc=1
+	c1=$(cpu_busy)
+	w1=$(worker_ticks)
+	((rc == 0)) || return 1
+	bulk_cpu=$((c1 - c0))
+	bulk_worker=$((w1 - w0))
 	cmp -s "$tmp/dl" "$file" || return 1
 	bulk_mbs=$(echo "$TOPO_FILE_MB $t0 $t1" | awk '{ printf "%.1f\n", $1 * 1e9 / ($3 - $2) }')
 }
