@@ -26,6 +26,9 @@ pkgs=(
 	nftables conntrack
 	# libFuzzer for the comparator's fuzz target; openssl makes test data
 	libclang-rt-14-dev openssl util-linux
+	# make bench BENCH=profile: perf record in the guest (the guest runs
+	# the host's binaries, so the host needs it)
+	linux-perf
 )
 
 installed() {

@@ -9,73 +9,12 @@
 # path without the proxy.
 source "$(dirname "$0")/../lib/guest.sh"
 TOPO_FILE_MB=${BENCH_MB:-64}
-source "$(dirname "$0")/../lib/topology.sh"
+source "$(dirname "$0")/colo_lib.sh"
 
-require_cmd socat python3 openssl iptables ip6tables
 ROUNDS=${BENCH_ROUNDS:-3}
 TRANSACTIONS=${BENCH_TRANSACTIONS:-2000}
-load_colo_modules
-topo_create
-topo_services
-tmp=$(mktemp -d)
+bench_setup
 reqresp=$PROJECT_DIR/selftests/lib/reqresp.py
-
-cleanup() {
-	[[ -n ${standin:-} ]] && kill "$standin" 2>/dev/null
-	topo_stop_services
-	rm -rf "$tmp"
-}
-
-topo_seccolo 1
-S "$COLOCTL" init 1 --mode secondary
-colo_run "$TOPO_PRIMARY" 1 primary "$tmp/standin.log"
-standin=$COLO_RUN_PID
-file=$(topo_file "$TOPO_FILE_MB")
-
-# proxy on|off: COLO on the primary, or not at all. Off, the SVM is not
-# fed either: a SVM that got the client's packets while its output went
-# nowhere would fall behind what the client acked (it ignores acks of data
-# it has not sent yet), keep those connections for minutes and, once
-# PMYCOLO captured again, draw a timeout checkpoint for each retransmission
-# (#11 item 14: 10.0.0.1:59992 -> :80 of the round before, a zombie).
-# Real pairs never mirror without comparing.
-proxy() {
-	local op=-D ipt
-	if [[ $1 == on ]]; then
-		op=-I
-		topo_mirror "$TOPO_PRIMARY" vif eth1
-	else
-		topo_unmirror "$TOPO_PRIMARY" vif
-	fi
-	for ipt in iptables ip6tables; do
-		P "$ipt" -t mangle "$op" PREROUTING -m physdev --physdev-in vif \
-			-j PMYCOLO --index 1 --forward-dev eth1
-	done
-}
-
-# Busy CPU time of the whole guest (every host shares its 2 CPUs), and of
-# the compare thread, in clock ticks.
-cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
-worker_ticks() {
-	local pid
-	pid=$(pgrep -x colo_pmy/1) || { echo 0; return; }
-	awk '{ print $14 + $15 }' "/proc/$pid/stat"
-}
-
-# bulk: MB/s of one download of the file; also sets bulk_cpu and
-# bulk_worker, the ticks spent meanwhile.
-bulk() {
-	local t0 t1 c0 w0
-	c0=$(cpu_busy)
-	w0=$(worker_ticks)
-	t0=$(date +%s%N)
-	C timeout 300 socat -u "TCP:$VM_IP4:$PORT_FILE" "CREATE:$tmp/dl" || return 1
-	t1=$(date +%s%N)
-	bulk_cpu=$(($(cpu_busy) - c0))
-	bulk_worker=$(($(worker_ticks) - w0))
-	cmp -s "$tmp/dl" "$file" || return 1
-	bulk_mbs=$(echo "$TOPO_FILE_MB $t0 $t1" | awk '{ printf "%.1f\n", $1 * 1e9 / ($3 - $2) }')
-}
 
 # rr: transactions per second of 64-byte request/responses.
 rr() {
@@ -83,13 +22,7 @@ rr() {
 		awk '{ printf "%.0f\n", $1 / $4 }'
 }
 
-# The SVM holds no connection but closed ones (its share of a round done).
-svm_idle() {
-	[[ -z $(ip netns exec "$TOPO_SVM" ss -Htn state connected exclude time-wait) ]]
-}
-
 declare -A sum
-topo_unmirror "$TOPO_PRIMARY" vif
 for round in $(seq "$ROUNDS"); do
 	for mode in off on; do
 		[[ $mode == on ]] && proxy on
