@@ -33,8 +33,9 @@ pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; ksft_rc=1; }
 skip() { echo "SKIP: $*"; exit "$ksft_skip"; }
 # check WHAT CMD: pass or fail WHAT as CMD (a string, evaluated) succeeds.
+# Returns CMD's status, so that a caller may print what failed.
 check() {
-	if eval "$2"; then pass "$1"; else fail "$1"; fi
+	if eval "$2"; then pass "$1"; else fail "$1"; return 1; fi
 }
 ksft_exit() { exit "$ksft_rc"; }
 
