@@ -153,8 +153,14 @@ check "client's TCP echo comes back (IPv6)" \
 	'[[ $(echo colo-tcp | C timeout 10 socat - TCP6:[$VM_IP6]:$PORT_ECHO) == colo-tcp ]]'
 C timeout 60 socat -u "TCP:$VM_IP4:$PORT_FILE" "CREATE:$tmp/dl4"
 C timeout 60 socat -u "TCP6:[$VM_IP6]:$PORT_FILE" "CREATE:$tmp/dl6"
+# The fresh-clone check saw the IPv4 connect fail once with "Network is
+# unreachable" right after the UDP echo had passed; on failure, say what
+# the client had: its routes and the ICMP errors it received.
 check "client downloads intact from the PVM (IPv4, IPv6)" \
-	'cmp -s "$tmp/dl4" "$file" && cmp -s "$tmp/dl6" "$file"'
+	'cmp -s "$tmp/dl4" "$file" && cmp -s "$tmp/dl6" "$file"' || {
+	C ip route show
+	C nstat -az 'IcmpIn*' 'Icmp6In*' | grep -v ' 0 '
+}
 sleep 1		# the SVM's copies reach SECCOLO too (TCG is slow)
 learned=$(colo_stat "$TOPO_SECONDARY" 1 flows_learned)
 check "SECCOLO learned the mirrored TCP flows ($learned, want >= 2)" '((learned >= 2))'
