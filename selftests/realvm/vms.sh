@@ -120,7 +120,7 @@ stop)
 	# SIGKILL: a primary whose secondary is gone may be stuck in its COLO
 	# thread with the BQL held, where SIGTERM's orderly shutdown never runs.
 	for name in pvm svm miglink; do
-		[[ -s $dir/$name.pid ]] && kill -KILL "$(cat "$dir/$name.pid")" 2>/dev/null
+		[[ -s $dir/$name.pid ]] && { kill -KILL "$(cat "$dir/$name.pid")" 2>/dev/null || true; }
 		rm -f "$dir/$name.pid"
 	done
 	exit 0
