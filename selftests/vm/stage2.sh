@@ -20,7 +20,29 @@ halt() {
 	sleep 10
 }
 
+# The test world's own limit (docs/design.md, "The test guest's jump
+# labels"): under multi-threaded TCG a vCPU can keep a stale translation of
+# the int3 that the kernel writes while it patches a jump label. kprobes'
+# int3 handler finds no int3 in memory any more and sends the vCPU back to
+# the site, to the same stale int3, for ever: both CPUs lock up in
+# __netif_receive_skb_core when the ingress keys flip under traffic, which
+# every netdev ingress hook (PMYCOLO's capture) and ingress qdisc does on a
+# first register or last unregister. An empty netdev ingress chain on lo
+# holds both keys (ingress_needed_key and the netfilter netdev ingress key)
+# on for the guest's life, so that the kernel never patches their sites
+# while the tests run. selftests/vm_ingress_key.sh checks that it is here.
+pin_ingress_keys() {
+	nft -f - <<-'EOF'
+	table netdev colo_vm_pin {
+		chain ingress {
+			type filter hook ingress device "lo" priority 0;
+		}
+	}
+	EOF
+}
+
 # /dev/pts, /dev/shm, /run, lo and the hostname were set up by stage 1.
+pin_ingress_keys || echo "colo-vm: cannot pin the ingress keys (nft)" >&2
 mode=cmd
 read -r mode <"$out/mode"
 if [[ $mode == shell ]]; then

@@ -1,0 +1,79 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The test guest itself: netdev ingress hooks come and go under traffic
+# without locking the guest up.
+#
+# Under multi-threaded TCG, a vCPU can keep running a stale translation of
+# the int3 that the kernel writes while it patches a jump label; kprobes'
+# int3 handler then sees no int3 in memory, sends the vCPU back to the site
+# and the stale int3 traps again, for ever. Flipping ingress_needed_key (the
+# first ingress qdisc or netdev hook registered, the last one gone) while
+# veth traffic runs through __netif_receive_skb_core on both CPUs locked
+# both up within a minute in 3 of 3 runs here, with none of our modules loaded;
+# it hung a whole make check once, in primary_teardown, whose module unload
+# drops PMYCOLO's capture hook. A real CPU has no such translation cache.
+# The guest (selftests/vm/stage2.sh) therefore holds the ingress keys on for
+# its whole life. This test checks that the hold is there, and then flips
+# the users of both ingress keys (a clsact qdisc, a netdev ingress chain)
+# under bulk traffic in both directions: the toggling must go on and the
+# traffic must complete.
+#
+# Without the hold the guest locks up rather than failing here, so a
+# missing hold fails at once instead of hanging the suite; ASSUME_PIN=1
+# runs the flips regardless (to reproduce the lockup).
+source "$(dirname "$0")/lib/guest.sh"
+
+require_cmd nft tc iperf3
+SECS=${INGRESS_KEY_SECS:-20}
+
+pinned() { nft list chain netdev colo_vm_pin ingress >/dev/null 2>&1; }
+if ! pinned && [[ ${ASSUME_PIN:-0} != 1 ]]; then
+	fail "the guest holds the ingress keys on (selftests/vm/stage2.sh)"
+	ksft_exit
+fi
+pass "the guest holds the ingress keys on"
+
+mkns a b t
+ip link add va netns "$a" type veth peer name vb netns "$b"
+ip -n "$a" link set va up
+ip -n "$b" link set vb up
+ip -n "$a" addr add 10.9.0.1/24 dev va
+ip -n "$b" addr add 10.9.0.2/24 dev vb
+ip -n "$t" link add d0 type dummy
+ip -n "$t" link set d0 up
+tmp=$(mktemp -d)
+
+cleanup() {
+	rm -rf "$tmp"
+}
+
+ip netns exec "$b" iperf3 -s -D -1 -p 5201 >/dev/null
+ip netns exec "$a" iperf3 -s -D -1 -p 5202 >/dev/null
+listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .; }
+wait_until listening "$b" 5201
+wait_until listening "$a" 5202
+ip netns exec "$a" iperf3 -c 10.9.0.2 -p 5201 -t "$SECS" -J >"$tmp/ab" &
+ab=$!
+ip netns exec "$b" iperf3 -c 10.9.0.1 -p 5202 -t "$SECS" -J >"$tmp/ba" &
+ba=$!
+
+flips=0
+end=$((SECONDS + SECS - 2))
+while ((SECONDS < end)); do
+	tc -n "$t" qdisc add dev d0 clsact || break
+	tc -n "$t" qdisc del dev d0 clsact || break
+	ip netns exec "$t" nft -f - <<-'EOF' || break
+	table netdev flip {
+		chain ingress {
+			type filter hook ingress device "d0" priority 0;
+		}
+	}
+	EOF
+	ip netns exec "$t" nft delete table netdev flip || break
+	flips=$((flips + 1))
+done
+check "the ingress hooks came and went $flips times under traffic" \
+	'((flips >= 5))'
+check "the traffic both ways completed" 'wait "$ab" && wait "$ba"'
+ksft_exit
