@@ -19,9 +19,11 @@
 # under bulk traffic in both directions: the toggling must go on and the
 # traffic must complete.
 #
-# Without the hold the guest locks up rather than failing here, so a
-# missing hold fails at once instead of hanging the suite; ASSUME_PIN=1
-# runs the flips regardless (to reproduce the lockup).
+# The lockup is a race: without the hold it came after a few seconds in
+# one run and after two minutes in another, and these 20 seconds of flips
+# once passed without it. So the hold's own check is what fails at once,
+# before the flips (a guest that locks up hangs the suite instead of
+# failing); ASSUME_PIN=1 runs the flips regardless, to chase the lockup.
 source "$(dirname "$0")/lib/guest.sh"
 
 require_cmd nft tc iperf3
