@@ -128,12 +128,12 @@ vm-shell:
 # Benchmark of the primary's compare path: figures and ratios, with and
 # without the proxy, in one guest run (not a test: it asserts no speed).
 # The benchmarks (selftests/bench/) in one guest run; BENCH names a subset
-# (compare, instances, colo, profile); BENCH_ROUNDS, BENCH_MB, BENCH_CMP_MB,
-# BENCH_FLOWS, BENCH_FLOW_SEGMENTS, BENCH_INSTANCES and BENCH_PERIOD_NS
-# reach the guest.
+# (compare, instances, colo, profile, latency); BENCH_ROUNDS, BENCH_MB,
+# BENCH_CMP_MB, BENCH_FLOWS, BENCH_FLOW_SEGMENTS, BENCH_INSTANCES,
+# BENCH_PERIOD_NS and BENCH_TRANSACTIONS reach the guest.
 BENCH ?= compare instances colo
 BENCH_VARS := BENCH_ROUNDS BENCH_MB BENCH_CMP_MB BENCH_FLOWS \
-	BENCH_FLOW_SEGMENTS BENCH_INSTANCES BENCH_PERIOD_NS
+	BENCH_FLOW_SEGMENTS BENCH_INSTANCES BENCH_PERIOD_NS BENCH_TRANSACTIONS
 bench: all
 	selftests/vm/run.sh -t 3600 \
 		$(foreach v,$(BENCH_VARS),$(if $($(v)),-e '$(v)=$($(v))')) \

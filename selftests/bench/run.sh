@@ -11,6 +11,8 @@
 #   colo      bulk and request/response on the COLO topology
 #   profile   where the CPU the proxy adds per packet goes (perf on colo's
 #             bulk download; not in the default list: ~4 min more)
+#   latency   where the time request/response adds through the proxy goes
+#             (captures on the primary host; not in the default list)
 dir=$(dirname "$0")
 rc=0
 for name in "${@:-compare instances colo}"; do

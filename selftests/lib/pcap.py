@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Just enough of pcap, Ethernet, IPv4, IPv6 and TCP for the selftests to
-check what crossed a link: sequence numbers, acks, SACK blocks, payload."""
+"""Just enough of pcap, Ethernet, Linux cooked captures (SLL2, tcpdump -i any
+-y LINUX_SLL2), IPv4, IPv6 and TCP for the selftests to check what crossed a
+link: sequence numbers, acks, SACK blocks, payload; and, for the benchmarks,
+when: timestamps in nanoseconds, the device and the direction."""
 import socket
 import struct
 from collections import namedtuple
@@ -34,10 +36,12 @@ def _tcp_options(opts):
     return sack, ts
 
 
-def _ip(frame):
-    """(src, dst, ipid, tcp bytes) of an IPv4/IPv6 TCP frame, or None."""
-    ethertype = struct.unpack_from("!H", frame, 12)[0]
-    pkt = frame[14:]
+LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2 = 1, 276
+PACKET_OUTGOING = 4     # SLL2's packet type of what the host sent
+
+
+def _ip(ethertype, pkt):
+    """(src, dst, ipid, tcp bytes) of an IPv4/IPv6 TCP packet, or None."""
     if ethertype == 0x0800 and len(pkt) >= 20:
         ihl = (pkt[0] & 0xf) * 4
         total = struct.unpack_from("!H", pkt, 2)[0]
@@ -56,26 +60,57 @@ def _ip(frame):
     return None
 
 
-def segments(path):
-    """Every TCP segment of a pcap file with Ethernet link type."""
+def _segment(ethertype, pkt):
+    """The Segment of an IPv4/IPv6 TCP packet, or None."""
+    ip = _ip(ethertype, pkt)
+    if not ip or len(ip[3]) < 20:
+        return None
+    src, dst, ipid, tcp = ip
+    sport, dport, seq, ack = struct.unpack_from("!HHII", tcp)
+    doff = (tcp[12] >> 4) * 4
+    sack, ts = _tcp_options(tcp[20:doff])
+    return Segment(src, dst, sport, dport, seq, ack, tcp[13], ipid,
+                   sack, ts, bytes(tcp[doff:]))
+
+
+def timed_segments(path):
+    """(nanoseconds, ifindex, outgoing, Segment) of every TCP segment of a
+    pcap file, Ethernet (ifindex None, outgoing None) or SLL2. Timestamps
+    are nanoseconds with a nanosecond file (tcpdump
+    --time-stamp-precision=nano), else microseconds times 1000."""
     with open(path, "rb") as f:
         data = f.read()
     magic = struct.unpack_from("<I", data)[0]
     endian = "<" if magic in (0xa1b2c3d4, 0xa1b23c4d) else ">"
+    nano = struct.unpack_from(endian + "I", data)[0] == 0xa1b23c4d
     linktype = struct.unpack_from(endian + "I", data, 20)[0]
-    if linktype != 1:
-        raise ValueError("%s: link type %d, want Ethernet" % (path, linktype))
+    if linktype not in (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2):
+        raise ValueError("%s: link type %d, want Ethernet or SLL2" %
+                         (path, linktype))
     off = 24
     while off + 16 <= len(data):
-        incl = struct.unpack_from(endian + "I", data, off + 8)[0]
+        sec, frac, incl = struct.unpack_from(endian + "III", data, off)
         frame = data[off + 16:off + 16 + incl]
         off += 16 + incl
-        ip = _ip(frame) if len(frame) >= 14 else None
-        if not ip or len(ip[3]) < 20:
-            continue
-        src, dst, ipid, tcp = ip
-        sport, dport, seq, ack = struct.unpack_from("!HHII", tcp)
-        doff = (tcp[12] >> 4) * 4
-        sack, ts = _tcp_options(tcp[20:doff])
-        yield Segment(src, dst, sport, dport, seq, ack, tcp[13], ipid,
-                      sack, ts, bytes(tcp[doff:]))
+        ns = sec * 1000000000 + (frac if nano else frac * 1000)
+        if linktype == LINKTYPE_ETHERNET:
+            if len(frame) < 14:
+                continue
+            ifindex = outgoing = None
+            seg = _segment(struct.unpack_from("!H", frame, 12)[0], frame[14:])
+        else:
+            if len(frame) < 20:
+                continue
+            ethertype, _, ifindex = struct.unpack_from("!HHI", frame)
+            outgoing = frame[10] == PACKET_OUTGOING
+            seg = _segment(ethertype, frame[20:])
+        if seg:
+            yield ns, ifindex, outgoing, seg
+
+
+def segments(path):
+    """Every TCP segment of a pcap file with Ethernet link type."""
+    for _, ifindex, _, seg in timed_segments(path):
+        if ifindex is not None:
+            raise ValueError("%s: link type SLL2, want Ethernet" % path)
+        yield seg

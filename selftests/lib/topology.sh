@@ -272,19 +272,22 @@ topo_svm_takes_over() {
 	ip -n "$TOPO_SECONDARY" link set eth0 master colobr0
 }
 
-# cap_start NS IF DIR FILE: capture TCP on IF in NS (DIR: in, out, inout)
-# into FILE until cap_stop.
+# cap_start NS IF DIR FILE [ARG...]: capture TCP on IF in NS (DIR: in, out,
+# inout) into FILE until cap_stop. ARGs, when given, are tcpdump's other
+# options and its filter instead of "tcp".
 TOPO_CAPS=()
 cap_start() {
-	local i
-	ip netns exec "$1" tcpdump -i "$2" -Q "$3" -U -s 0 -w "$4" tcp \
-		2>"$4.log" &
+	local i ns=$1 dev=$2 dir=$3 file=$4 args=(tcp)
+	shift 4
+	(($#)) && args=("$@")
+	ip netns exec "$ns" tcpdump -i "$dev" -Q "$dir" -U -s 0 -w "$file" \
+		"${args[@]}" 2>"$file.log" &
 	TOPO_CAPS+=($!)
 	for i in $(seq 100); do
-		grep -q "listening on" "$4.log" 2>/dev/null && return 0
+		grep -q "listening on" "$file.log" 2>/dev/null && return 0
 		sleep 0.05
 	done
-	echo "tcpdump on $2 in $1 did not start: $(cat "$4.log")" >&2
+	echo "tcpdump on $dev in $ns did not start: $(cat "$file.log")" >&2
 	return 1
 }
 
