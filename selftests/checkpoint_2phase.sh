@@ -118,9 +118,13 @@ PY
 captured=$(pstat svm_pkts_captured)
 P "$COLOCTL" checkpoint-begin 1
 stale_svm_frame
+# At least one capture more: the capture counts every frame from the SVM's
+# side, and other frames land in the same window (2 or 3 captures were seen
+# for the 1 sent, in 3 runs of 3). The SVM queue says it is held.
 check "a stale SVM datagram arrives during the checkpoint and is held" \
 	'wait_until queue_is svm 1 &&
-	 (($(pstat svm_pkts_captured) == captured + 1))'
+	 (($(pstat svm_pkts_captured) >= captured + 1))'
+echo "captured during the checkpoint: $(($(pstat svm_pkts_captured) - captured))"
 P "$COLOCTL" checkpoint 1
 send four
 check "the PVM's answer after the checkpoint is released, against the SVM's own" \
