@@ -56,6 +56,21 @@ static void seccolo_be_liberal(struct nf_conn *ct)
 }
 
 /*
+ * A SYN-ACK that answers a SYN conntrack had ignored (a client's or an
+ * SVM's repeated SYN) makes conntrack take the SYN's TCP flags afresh,
+ * and "be liberal" is lost with them: the peer's acks of bytes the SVM
+ * has not sent yet would then be invalid, and seqadj would skip them.
+ * Every SYN of a flow we rewrite sets it again, right after conntrack.
+ */
+static void seccolo_keep_liberal(struct nf_conn *ct,
+				 const struct nf_conn_colo *flow,
+				 const struct seccolo_tcp *t)
+{
+	if (t->syn && flow->index && !(flow->flags & NF_CT_COLO_F_UNTRACKED))
+		seccolo_be_liberal(ct);
+}
+
+/*
  * seqadj has no call to take offsets back to zero (nf_ct_seqadj_init
  * ignores a zero offset), so clear its per-direction state directly.
  */
@@ -210,6 +225,7 @@ void seccolo_svm_packet(struct colo_instance *inst, struct sk_buff *skb,
 			flow->flags |= NF_CT_COLO_F_UNTRACKED;
 		goto unlock;
 	}
+	seccolo_keep_liberal(ct, flow, &t);
 	if (!seccolo_owns(inst, flow) || dir != flow->vm_dir)
 		goto unlock;
 	seccolo_catch_up(inst, ct, flow);
@@ -278,6 +294,7 @@ static void seccolo_confirm(struct colo_instance *inst, struct sk_buff *skb,
 		return;
 
 	spin_lock_bh(&ct->lock);
+	seccolo_keep_liberal(ct, flow, &t);
 	if (seccolo_owns(inst, flow)) {
 		learned = seccolo_peer_packet(inst, ct, flow, &t, &relearned);
 		offset = flow->sec.isn_pvm - flow->sec.isn_svm;
