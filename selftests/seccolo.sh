@@ -62,6 +62,42 @@ if ((ksft_rc)); then
 	S "$COLOCTL" status 1 | sed 's/^/  /'
 fi
 
+# --- a client that sent its SYN twice, and an SVM behind the PVM ---
+# The client's first SYN-ACK is lost, so it repeats its SYN and both VMs
+# answer it again. Conntrack resynchronises from that SYN: the SYN-ACK that
+# answers it replaces the client side's TCP flags with the SYN's, and with
+# them the "be liberal" flag SECCOLO set. The client acks the PVM's bytes,
+# which the SVM may not have sent yet (a busier host): with window checks
+# back on, those acks were invalid to conntrack and reached the SVM
+# unrewritten. Delays on everything but SYNs make that order certain: the
+# SVM's SYN-ACK passes before the client's ACK, its data after the acks.
+# delay_non_syn NS MS: NS's IPv4 TCP segments without SYN wait MS ms.
+delay_non_syn() {
+	ip netns exec "$1" tc qdisc add dev eth0 root handle 1: prio
+	ip netns exec "$1" tc qdisc add dev eth0 parent 1:3 netem delay "$2ms"
+	ip netns exec "$1" tc filter add dev eth0 parent 1: protocol ip u32 \
+		match ip protocol 6 0xff match u8 0 0x02 at 33 flowid 1:3
+}
+synport=42001
+C iptables -I INPUT -p tcp --sport "$PORT_FILE" --dport "$synport" \
+	--tcp-flags SYN,ACK SYN,ACK -m statistic --mode nth --every 1000 \
+	--packet 0 -j DROP
+delay_non_syn "$TOPO_CLIENT" 50
+delay_non_syn "$TOPO_SVM" 200
+cap_start "$TOPO_SECONDARY" eth1 in "$tmp/peer-in2.pcap"
+cap_start "$TOPO_SECONDARY" vif out "$tmp/peer-out2.pcap"
+C timeout 60 socat -u "TCP:$VM_IP4:$PORT_FILE,sourceport=$synport" \
+	"CREATE:$tmp/dl-syn"
+cap_stop
+ip netns exec "$TOPO_SVM" tc qdisc del dev eth0 root
+C tc qdisc del dev eth0 root
+C iptables -D INPUT 1
+python3 "$check_seq" ackdeltas "$tmp/peer-in2.pcap" "$tmp/peer-out2.pcap" \
+	$VM_IP4 $PORT_FILE >"$tmp/ackdeltas"
+echo "ack offsets per client port: $(tr '\n' ';' <"$tmp/ackdeltas")"
+check "a repeated SYN: the client's acks keep reaching the SVM rewritten" \
+	'[[ $(sed -n "s/^$synport: //p" "$tmp/ackdeltas") =~ ^[1-9][0-9]*$ ]]'
+
 # --- guest-opened: both VMs connect out from the same port ---
 # svm_syn_seen FAMILY SPORT DPORT: the secondary's conntrack holds the flow
 # the SVM's SYN opened (SECCOLO saw that SYN before conntrack confirmed it).
@@ -104,7 +140,7 @@ check "IPv4, guest-opened: SVM segments carry the PVM's sequence numbers" \
 	'python3 "$check_seq" match "$tmp/pvm-g.pcap" "$tmp/svm-g.pcap" $VM_IP4 40000'
 check "IPv6, guest-opened: SVM segments carry the PVM's sequence numbers" \
 	'python3 "$check_seq" match "$tmp/pvm-g.pcap" "$tmp/svm-g.pcap" $VM_IP6 40001'
-check "four flows learned" '[[ $(colo_stat "$TOPO_SECONDARY" 1 flows_learned) == 4 ]]'
+check "five flows learned" '[[ $(colo_stat "$TOPO_SECONDARY" 1 flows_learned) == 5 ]]'
 
 # --- long-lived echo connections across checkpoint, failover and reset ---
 ECHO_FDS=()
