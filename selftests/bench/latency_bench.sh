@@ -52,9 +52,6 @@ for round in $(seq "$ROUNDS"); do
 			exit 1
 		BENCH_PIDS+=("${TOPO_CAPS[@]}")
 		rc=$(rr) || { echo "request/response under capture failed ($mode)"; exit 1; }
-		# tcpdump hands libpcap's ring over in blocks, at the latest
-		# after 1 s: the last block's replies reach the file by then.
-		sleep 1
 		cap_stop
 		echo "r $mode captured $round $rc" >>"$rows"
 		echo "round $round, proxy $mode: $r transactions/s, under capture $rc/s;" \

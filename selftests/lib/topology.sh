@@ -274,15 +274,18 @@ topo_svm_takes_over() {
 
 # cap_start NS IF DIR FILE [ARG...]: capture TCP on IF in NS (DIR: in, out,
 # inout) into FILE until cap_stop. ARGs, when given, are tcpdump's other
-# options and its filter instead of "tcp".
+# options and its filter instead of "tcp". Immediate mode: libpcap hands
+# each packet over as it comes, not in ring blocks retired up to 1 s late.
 TOPO_CAPS=()
+TOPO_CAP_FILES=()
 cap_start() {
 	local i ns=$1 dev=$2 dir=$3 file=$4 args=(tcp)
 	shift 4
 	(($#)) && args=("$@")
-	ip netns exec "$ns" tcpdump -i "$dev" -Q "$dir" -U -s 0 -w "$file" \
-		"${args[@]}" 2>"$file.log" &
+	ip netns exec "$ns" tcpdump -i "$dev" -Q "$dir" --immediate-mode -U \
+		-s 0 -w "$file" "${args[@]}" 2>"$file.log" &
 	TOPO_CAPS+=($!)
+	TOPO_CAP_FILES+=("$file")
 	for i in $(seq 100); do
 		grep -q "listening on" "$file.log" 2>/dev/null && return 0
 		sleep 0.05
@@ -291,14 +294,29 @@ cap_start() {
 	return 1
 }
 
+# cap_stop: the captures stop once their files have stopped growing (a
+# loaded host's tcpdump may still be writing what it received), and say so
+# when tcpdump had received packets it had not written when it stopped.
 cap_stop() {
-	local pid
-	sleep 0.5	# let the last packets reach the files
+	local pid i f sizes last=
+	for i in $(seq 20); do
+		sizes=$(stat -c %s "${TOPO_CAP_FILES[@]}" 2>/dev/null | tr '\n' ' ')
+		[[ $sizes == "$last" ]] && break
+		last=$sizes
+		sleep 0.5
+	done
 	for pid in "${TOPO_CAPS[@]}"; do
 		kill -INT "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
+	for f in "${TOPO_CAP_FILES[@]}"; do
+		awk -v f="${f##*/}" '/packets captured/ { c = $1 }
+			/received by filter/ { r = $1 }
+			END { if (r > c) printf "tcpdump: %s holds %d of the %d packets received\n", f, c, r }' \
+			"$f.log" 2>/dev/null >&2
+	done
 	TOPO_CAPS=()
+	TOPO_CAP_FILES=()
 }
 
 # colo_stat NS INDEX NAME: one counter of an instance.
