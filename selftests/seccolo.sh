@@ -47,9 +47,9 @@ cap_stop
 check "client downloads intact through the primary" \
 	'cmp -s "$tmp/dl4" "$file" && cmp -s "$tmp/dl6" "$file"'
 check "IPv4, client-opened: SVM segments carry the PVM's sequence numbers" \
-	'python3 "$check_seq" match "$tmp/pvm.pcap" "$tmp/svm.pcap" $VM_IP4 $PORT_FILE'
+	'python3 "$check_seq" match "$tmp/pvm.pcap" "$tmp/svm.pcap" $VM_IP4 $PORT_FILE $(stat -c %s "$file")'
 check "IPv6, client-opened: SVM segments carry the PVM's sequence numbers" \
-	'python3 "$check_seq" match "$tmp/pvm.pcap" "$tmp/svm.pcap" $VM_IP6 $PORT_FILE'
+	'python3 "$check_seq" match "$tmp/pvm.pcap" "$tmp/svm.pcap" $VM_IP6 $PORT_FILE $(stat -c %s "$file")'
 check "the client's ack and SACK blocks reach the SVM in its numbering" \
 	'python3 "$check_seq" sack "$tmp/pvm.pcap" "$tmp/svm.pcap" "$tmp/peer-in.pcap" "$tmp/peer-out.pcap" $VM_IP4 $PORT_FILE'
 # Once seen under load (a CI run): the client's IPv4 acks reached the SVM
@@ -136,10 +136,19 @@ guest_opened ipv6 "TCP6:[$CLIENT_IP6]" TCP6-LISTEN 9001
 cap_stop
 check "guest-opened: the peer receives the PVM's bytes" \
 	'cmp -s "$tmp/up-9000" "$small" && cmp -s "$tmp/up-9001" "$small"'
+guest_ok=1
 check "IPv4, guest-opened: SVM segments carry the PVM's sequence numbers" \
-	'python3 "$check_seq" match "$tmp/pvm-g.pcap" "$tmp/svm-g.pcap" $VM_IP4 40000'
+	'python3 "$check_seq" match "$tmp/pvm-g.pcap" "$tmp/svm-g.pcap" $VM_IP4 40000 $(stat -c %s "$small")' ||
+	guest_ok=0
 check "IPv6, guest-opened: SVM segments carry the PVM's sequence numbers" \
-	'python3 "$check_seq" match "$tmp/pvm-g.pcap" "$tmp/svm-g.pcap" $VM_IP6 40001'
+	'python3 "$check_seq" match "$tmp/pvm-g.pcap" "$tmp/svm-g.pcap" $VM_IP6 40001 $(stat -c %s "$small")' ||
+	guest_ok=0
+# On a failure, the captures and tcpdump's logs (its drop counts) stay.
+if ((!guest_ok)); then
+	keep_files "$tmp"/pvm-g.pcap* "$tmp"/svm-g.pcap*
+	S conntrack -S 2>/dev/null | sed 's/^/  conntrack stats: /'
+	S "$COLOCTL" status 1 | grep -E 'flows|pkts' | sed 's/^/  /'
+fi
 check "five flows learned" '[[ $(colo_stat "$TOPO_SECONDARY" 1 flows_learned) == 5 ]]'
 
 # --- long-lived echo connections across checkpoint, failover and reset ---

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 """Checks on captured TCP streams of the COLO topology.
 
-  match PVM.pcap SVM.pcap VM_ADDR VM_PORT
+  match PVM.pcap SVM.pcap VM_ADDR VM_PORT [STREAM_BYTES]
       Every data byte the SVM sent (captured after SECCOLO) sits at the
-      sequence number where the PVM sent the same byte.
+      sequence number where the PVM sent the same byte. With STREAM_BYTES
+      (the length of what the VMs send), the stream's extent is known, not
+      taken from the PVM's capture, whose tail a loaded host may lose.
   sack PVM.pcap SVM.pcap IN.pcap OUT.pcap VM_ADDR VM_PORT
       The peer's packets IN (before SECCOLO's host) and OUT (delivered to
       the SVM): ack and every SACK edge moved by ISN(SVM) - ISN(PVM).
@@ -38,7 +40,7 @@ def isn(segs):
     raise SystemExit("no SYN captured")
 
 
-def match(pvm_pcap, svm_pcap, vm, port):
+def match(pvm_pcap, svm_pcap, vm, port, stream_bytes=None):
     pvm = vm_segments(pvm_pcap, vm, int(port))
     svm = vm_segments(svm_pcap, vm, int(port))
     base = isn(pvm)
@@ -50,9 +52,13 @@ def match(pvm_pcap, svm_pcap, vm, port):
     # A capture under load may lose packets (tcpdump drops): a hole inside
     # the PVM's stream is not the SVM's fault, bytes beyond it are.
     lo, hi = min(stream, default=0), max(stream, default=-1)
+    if stream_bytes is not None:
+        lo, hi = 0, int(stream_bytes) - 1
     checked = mismatched = outside = uncaptured = 0
+    strays = []
     for s in svm:
         rel = (s.seq - base - 1) % MOD
+        stray = outside
         for i, b in enumerate(s.payload):
             want = stream.get(rel + i)
             if want is not None:
@@ -62,6 +68,13 @@ def match(pvm_pcap, svm_pcap, vm, port):
                 uncaptured += 1
             else:
                 outside += 1
+        if outside > stray:
+            strays.append(s)
+    for s in strays[:5]:
+        print("outside: svm segment seq %u (%u from the pvm's first byte), "
+              "%d bytes, flags %#x, tsval %s; the pvm's stream is %d..%d" %
+              (s.seq, (s.seq - base - 1) % MOD, len(s.payload), s.flags,
+               s.ts[0] if s.ts else "-", lo, hi))
     print("svm bytes at the pvm's sequence numbers: %d, different: %d, "
           "outside the pvm's stream: %d, in a hole of its capture: %d; "
           "isn pvm %u svm %u" %
