@@ -154,12 +154,15 @@ check "client's TCP echo comes back (IPv6)" \
 C timeout 60 socat -u "TCP:$VM_IP4:$PORT_FILE" "CREATE:$tmp/dl4"
 C timeout 60 socat -u "TCP6:[$VM_IP6]:$PORT_FILE" "CREATE:$tmp/dl6"
 # The fresh-clone check saw the IPv4 connect fail once with "Network is
-# unreachable" right after the UDP echo had passed; on failure, say what
-# the client had: its routes and the ICMP errors it received.
+# unreachable" right after the UDP echo had passed, twice, with the route
+# in place and no ICMP error received; on failure, say what the client
+# had: its link, routes, the lookup, no-route counts and ICMP errors.
 check "client downloads intact from the PVM (IPv4, IPv6)" \
 	'cmp -s "$tmp/dl4" "$file" && cmp -s "$tmp/dl6" "$file"' || {
+	C ip -d link show eth0
 	C ip route show
-	C nstat -az 'IcmpIn*' 'Icmp6In*' | grep -v ' 0 '
+	C ip route get "$VM_IP4"
+	C nstat -az 'IcmpIn*' 'Icmp6In*' '*NoRoutes' | grep -v ' 0 '
 }
 sleep 1		# the SVM's copies reach SECCOLO too (TCG is slow)
 learned=$(colo_stat "$TOPO_SECONDARY" 1 flows_learned)
