@@ -69,6 +69,8 @@ for dl in "${downloads[@]}"; do
 done
 matched=$(colo_stat "$TOPO_PRIMARY" 1 pkts_matched)
 requested=$(colo_stat "$TOPO_PRIMARY" 1 checkpoints_requested)
+dropped=$(colo_stat "$TOPO_PRIMARY" 1 pkts_dropped)
+no_flow=$(colo_stat "$TOPO_PRIMARY" 1 svm_pkts_no_flow)
 topo_primary_dies
 kill "$primary_owner" 2>/dev/null
 primary_owner=
@@ -80,9 +82,8 @@ echo "the primary died with ${at[*]} of $TOPO_FILE_MB MiB downloaded"
 # What asked for checkpoints (identical traffic should ask for none), and
 # what the kernel dropped on the way (softnet_stat: dropped, per CPU).
 grep '^checkpoint requested' "$tmp/primary.log" | head -n 10
-echo "primary: pkts_dropped $(colo_stat "$TOPO_PRIMARY" 1 pkts_dropped)," \
-	"svm_pkts_no_flow $(colo_stat "$TOPO_PRIMARY" 1 svm_pkts_no_flow);" \
-	"softnet drops: $(awk '{ printf "%d ", strtonum("0x" $2) }' /proc/net/softnet_stat)"
+echo "primary: pkts_dropped $dropped, svm_pkts_no_flow $no_flow;" \
+	"softnet drops: $(awk '{ printf "0x%s ", $2 }' /proc/net/softnet_stat)"
 check "the primary compared the downloads ($matched matched, $requested checkpoints)" \
 	'((matched > 1000))'
 if ((max_at < (TOPO_FILE_MB << 20))); then
