@@ -25,6 +25,7 @@ source "$(dirname "$0")/lib/guest.sh"
 
 TOPO_FILE_MB=2
 source "$(dirname "$0")/lib/topology.sh"
+source "$(dirname "$0")/lib/ktrace.sh"
 
 require_cmd make tc iptables ip6tables arptables modprobe rmmod depmod socat python3 openssl
 tmp=$(mktemp -d)
@@ -151,8 +152,13 @@ check "client's UDP echo comes back" \
 	'[[ $(echo colo-udp | C timeout 10 socat - UDP:$VM_IP4:$PORT_UDP) == colo-udp ]]'
 check "client's TCP echo comes back (IPv6)" \
 	'[[ $(echo colo-tcp | C timeout 10 socat - TCP6:[$VM_IP6]:$PORT_ECHO) == colo-tcp ]]'
+ktrace_start
+t0=$SECONDS
 C timeout 60 socat -u "TCP:$VM_IP4:$PORT_FILE" "CREATE:$tmp/dl4"
+t4=$((SECONDS - t0))
 C timeout 60 socat -u "TCP6:[$VM_IP6]:$PORT_FILE" "CREATE:$tmp/dl6"
+t6=$((SECONDS - t0 - t4))
+ktrace_stop
 # The fresh-clone check saw the IPv4 connect fail with "Network is
 # unreachable" right after the UDP echo had passed, three times: the link
 # up, the route in place and found, no route lookup failed (IpOutNoRoutes
@@ -165,6 +171,8 @@ check "client downloads intact from the PVM (IPv4, IPv6)" \
 	C ip route show
 	C ip route get "$VM_IP4"
 	C nstat -az 'IcmpIn*' 'Icmp6In*' '*NoRoutes' | grep -v ' 0 '
+	echo "the downloads took ${t4}s (IPv4) and ${t6}s (IPv6)"
+	ktrace_show
 }
 sleep 1		# the SVM's copies reach SECCOLO too (TCG is slow)
 learned=$(colo_stat "$TOPO_SECONDARY" 1 flows_learned)
