@@ -32,8 +32,10 @@ pair_on() {
 
 # download NAME: a slow download from the PVM in the background, once it
 # has 4 MiB.
+# Started without the C function: $! is then socat itself (ip netns exec
+# execs it), which a kill reaches, not a subshell that would leave it behind.
 download() {
-	C socat -u "TCP:$VM_IP4:$PORT_FILE" "CREATE:$tmp/$1" &
+	ip netns exec "$TOPO_CLIENT" socat -u "TCP:$VM_IP4:$PORT_FILE" "CREATE:$tmp/$1" &
 	dl=$!
 	while (($(stat -c %s "$tmp/$1" 2>/dev/null || echo 0) < (4 << 20))); do
 		sleep 0.1
@@ -91,7 +93,7 @@ check "... and found the same output: no checkpoint requested ($requested)" \
 # --- the primary's namespace goes away with everything in it ---
 # The SVM silent: the PVM's answers stay held until the namespace goes.
 S iptables -I FORWARD -m physdev --physdev-in vif -p tcp --sport $PORT_FILE -j DROP
-C socat -u "TCP:$VM_IP4:$PORT_FILE" "CREATE:$tmp/three" &
+ip netns exec "$TOPO_CLIENT" socat -u "TCP:$VM_IP4:$PORT_FILE" "CREATE:$tmp/three" &
 dl=$!
 check "packets are held before the namespace goes" 'held'
 kill "$dl" 2>/dev/null
