@@ -80,9 +80,18 @@ for t in "${tests[@]}"; do
 	t_s=$(sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)
 	((${t_s:-0} > timeout_s)) || t_s=$timeout_s
 	t0=$SECONDS
-	timeout -k 10 "$t_s" bash "$t" </dev/null >"$log" 2>&1
+	# timeout leads a process group of its own: what the test leaves
+	# running is still in it afterwards, and would write into the next
+	# test's log and hold its namespaces. Say so, and end it.
+	timeout -k 10 "$t_s" bash "$t" </dev/null >"$log" 2>&1 &
+	group=$!
+	wait "$group"
 	rc=$?
 	took="$((SECONDS - t0)) s"
+	if left=$(pgrep -g "$group" -a); then
+		echo "# $name left processes running, killed: ${left//$'\n'/; }"
+		kill -KILL -- "-$group" 2>/dev/null
+	fi
 
 	kwarn=
 	if ((kmsg_ok)); then
