@@ -159,19 +159,14 @@ t4=$((SECONDS - t0))
 C timeout 60 socat -u "TCP6:[$VM_IP6]:$PORT_FILE" "CREATE:$tmp/dl6"
 t6=$((SECONDS - t0 - t4))
 ktrace_stop
-# The fresh-clone check saw the IPv4 connect fail with "Network is
-# unreachable" right after the UDP echo had passed, three times: the link
-# up, the route in place and found, no route lookup failed (IpOutNoRoutes
-# 0), no ICMP error received, and the test about 60 s longer than usual.
-# Not understood yet; on failure, say what the client had: its link,
-# routes, the lookup, no-route counts and ICMP errors.
+# On failure: how long each took, both instances' counters (no hypervisor
+# listens here: a checkpoint the primary wanted shows as undelivered, and
+# its held packets stay held), and the kernel's trace of the window.
 check "client downloads intact from the PVM (IPv4, IPv6)" \
 	'cmp -s "$tmp/dl4" "$file" && cmp -s "$tmp/dl6" "$file"' || {
-	C ip -d link show eth0
-	C ip route show
-	C ip route get "$VM_IP4"
-	C nstat -az 'IcmpIn*' 'Icmp6In*' '*NoRoutes' | grep -v ' 0 '
 	echo "the downloads took ${t4}s (IPv4) and ${t6}s (IPv6)"
+	P "$COLOCTL" status 1
+	S "$COLOCTL" status 1
 	ktrace_show
 }
 sleep 1		# the SVM's copies reach SECCOLO too (TCG is slow)
@@ -183,8 +178,10 @@ matched=$(colo_stat "$TOPO_PRIMARY" 1 pkts_matched)
 captured=$(colo_stat "$TOPO_PRIMARY" 1 svm_pkts_captured)
 check "the primary compared them with the SVM's from sec_dev ($matched matched, $captured captured)" \
 	'((matched > 100 && captured > 100))'
-check "identical VMs: no checkpoint requested" \
-	'(($(colo_stat "$TOPO_PRIMARY" 1 checkpoints_requested) == 0))'
+wanted=$(($(colo_stat "$TOPO_PRIMARY" 1 checkpoints_requested) +
+	$(colo_stat "$TOPO_PRIMARY" 1 req_undelivered)))
+check "identical VMs: no checkpoint wanted (requested or undelivered: $wanted)" \
+	'((wanted == 0))'
 
 # --- teardown ------------------------------------------------------------------
 # The hypervisor lets go of its instances, then runs the script.
