@@ -4,6 +4,7 @@
  * under its control mutex: attach to and detach from an instance, the two
  * phases of a checkpoint, failover.
  */
+#include <linux/kthread.h>
 #include <linux/slab.h>
 #include "pmycolo_engine.h"
 
@@ -26,15 +27,23 @@ static int pmycolo_attach(struct colo_instance *inst)
 	INIT_LIST_HEAD(&pi->age_marked[COLO_CMP_SVM]);
 	INIT_LIST_HEAD(&pi->ready);
 	err = pmycolo_flows_init(&pi->flows);
-	if (err) {
-		kfree(pi);
-		return err;
+	if (err)
+		goto err_free;
+	pi->worker = kthread_run(pmycolo_worker, pi, "colo_pmy/%u",
+				 inst->index);
+	if (IS_ERR(pi->worker)) {
+		err = PTR_ERR(pi->worker);
+		goto err_flows;
 	}
-	/* No thread of its own: an instance costs no task to create. */
-	pmycolo_pool_join(pi);
 	inst->role_data = pi;
 	pmycolo_inst_link(pi);
 	return 0;
+
+err_flows:
+	pmycolo_flows_destroy(&pi->flows);
+err_free:
+	kfree(pi);
+	return err;
 }
 
 /*
@@ -51,7 +60,7 @@ static void pmycolo_detach(struct colo_instance *inst)
 	spin_lock_bh(&pi->lock);
 	pi->dead = true;
 	spin_unlock_bh(&pi->lock);
-	pmycolo_pool_leave(pi);
+	kthread_stop(pi->worker);
 	/* Held PVM packets go on, unless their namespace is going away. */
 	pmycolo_flush(pi, !check_net(pi->net));
 	pmycolo_inst_unlink(pi);
@@ -151,7 +160,7 @@ static void pmycolo_commit(struct pmycolo_inst *pi)
 	pmycolo_free_list(pi, &freeq, false);
 	mutex_unlock(&pi->release_mutex);
 	if (wake)
-		pmycolo_pool_wake(pi);
+		wake_up_process(pi->worker);
 }
 
 /* After a begin, the commit; alone (Xen libxl), release everything. */
@@ -189,29 +198,19 @@ int pmycolo_engine_init(bool (*reinject)(struct nf_queue_entry *entry,
 	int err;
 
 	pmycolo_release_init(reinject);
-	err = pmycolo_pool_init();
-	if (err)
-		return err;
 	err = pmycolo_insts_init();
 	if (err)
-		goto err_pool;
+		return err;
 	/* Attaches the role to the primary instances that exist already. */
 	err = colo_role_register(&pmycolo_role);
 	if (err)
-		goto err_insts;
-	return 0;
-
-err_insts:
-	pmycolo_insts_exit();
-err_pool:
-	pmycolo_pool_exit();
+		pmycolo_insts_exit();
 	return err;
 }
 
 void pmycolo_engine_exit(void)
 {
-	/* Detaches every instance: the lists and the pool are empty then. */
+	/* Detaches every instance: the lists are empty then. */
 	colo_role_unregister(&pmycolo_role);
 	pmycolo_insts_exit();
-	pmycolo_pool_exit();
 }

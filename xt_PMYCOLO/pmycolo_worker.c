@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The work of a primary instance, done by its worker in the pool
- * (pmycolo_pool.c): compare the flows with news and release what matched,
- * and every tick ask for the checkpoints that late packets need and forget
- * idle flows.
+ * The worker thread of a primary instance: it compares the flows with news
+ * and releases what matched, and every tick asks for the checkpoints that
+ * late packets need and forgets idle flows.
  */
 #include <linux/kthread.h>
 #include <linux/sched.h>
@@ -128,15 +127,14 @@ static void pmycolo_compare_flow(struct pmycolo_inst *pi,
 
 /*
  * Compare every flow with news and release what matched, until none is left
- * or @deadline (the end of the turn, at the latest the next tick) has come:
- * neither the ticks nor the other instances wait for a busy instance to run
- * out of news. True if it stopped at @deadline: news may be left.
+ * or @deadline (the next tick) has come: the tick's work must not wait for a
+ * busy instance to run out of news.
  */
-bool pmycolo_compare_ready(struct pmycolo_inst *pi, unsigned long deadline)
+static void pmycolo_compare_ready(struct pmycolo_inst *pi,
+				  unsigned long deadline)
 {
 	struct pmycolo_batch b;
 	struct pmycolo_flow *flow;
-	bool more = true;
 
 	mutex_lock(&pi->release_mutex);
 	for (;;) {
@@ -153,7 +151,6 @@ bool pmycolo_compare_ready(struct pmycolo_inst *pi, unsigned long deadline)
 						struct pmycolo_flow, ready);
 		if (!flow) {
 			spin_unlock_bh(&pi->lock);
-			more = false;
 			break;
 		}
 		list_del_init(&flow->ready);
@@ -182,7 +179,6 @@ bool pmycolo_compare_ready(struct pmycolo_inst *pi, unsigned long deadline)
 			break;
 	}
 	mutex_unlock(&pi->release_mutex);
-	return more;
 }
 
 /*
@@ -191,7 +187,7 @@ bool pmycolo_compare_ready(struct pmycolo_inst *pi, unsigned long deadline)
  * arrival order, so only the oldest is looked at; idle flows are in order
  * of age, and freed a batch per hold of the lock.
  */
-void pmycolo_scan(struct pmycolo_inst *pi)
+static void pmycolo_scan(struct pmycolo_inst *pi)
 {
 	unsigned long timeout, now = jiffies, oldest = 0;
 	struct pmycolo_pkt *late = NULL;
@@ -231,10 +227,31 @@ void pmycolo_scan(struct pmycolo_inst *pi)
 	} while (more && !kthread_should_stop());
 }
 
-unsigned long pmycolo_tick(const struct pmycolo_inst *pi)
+static unsigned long pmycolo_tick(const struct pmycolo_inst *pi)
 {
 	unsigned long t;
 
 	t = msecs_to_jiffies(READ_ONCE(pi->inst->compare_timeout_ms)) / 4;
 	return clamp(t, 1UL, (unsigned long)PMYCOLO_MAX_TICK);
+}
+
+int pmycolo_worker(void *data)
+{
+	struct pmycolo_inst *pi = data;
+	unsigned long next_scan = jiffies;
+
+	while (!kthread_should_stop()) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (list_empty_careful(&pi->ready) &&
+		    time_before(jiffies, next_scan))
+			schedule_timeout(next_scan - jiffies);
+		__set_current_state(TASK_RUNNING);
+
+		pmycolo_compare_ready(pi, next_scan);
+		if (!time_before(jiffies, next_scan)) {
+			pmycolo_scan(pi);
+			next_scan = jiffies + pmycolo_tick(pi);
+		}
+	}
+	return 0;
 }
