@@ -78,7 +78,7 @@ check "the PVM's output was held and matched with the SVM's" \
 # and where packets may have been lost on the way (device and backlog
 # drops), since identical services must never draw a request.
 requests_seen() {
-	grep -E "reason" "$tmp/standin.log" | head -n 5
+	standin_reasons "$tmp/standin.log"
 	for n in "$TOPO_PRIMARY:eth1" "$TOPO_PRIMARY:vif" "$TOPO_SECONDARY:eth1" \
 		"$TOPO_SECONDARY:vif" "$TOPO_SVM:eth0" "$TOPO_PVM:eth0"; do
 		echo "$n: $(ip -n "${n%%:*}" -s -o link show "${n#*:}" |

@@ -91,7 +91,7 @@ released=$(($(pstat pkts_released) - released))
 requested=$(pstat checkpoints_requested)
 check "rule at priority 10: the PVM's output was held ($released released), no checkpoint ($requested)" \
 	'((released > 100 && requested == 0))' ||
-	grep -E "reason" "$tmp/standin.log" | head -n 5
+	standin_reasons "$tmp/standin.log"
 standin_stop
 nftchain deltable ip mangle
 nftchain deltable ip6 mangle

@@ -338,6 +338,12 @@ standin_start() {
 	standin=$COLO_RUN_PID
 }
 
+# standin_reasons LOG: the first checkpoint requests the stand-in printed,
+# with their reasons (for a failed "no checkpoint" check).
+standin_reasons() {
+	grep -E "reason" "$1" | head -n 5
+}
+
 standin_stop() {
 	kill "$standin"
 	wait "$standin" 2>/dev/null
