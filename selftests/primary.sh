@@ -151,6 +151,10 @@ standin_stop
 
 # --- the SVM silent on one flow: a timeout checkpoint ---
 standin_start "$tmp/standin.log" --timeout 500
+if [[ -w $tracing/events/colo/colo_stall/enable ]]; then
+	echo >"$tracing/trace"
+	echo 1 >"$tracing/events/colo/colo_stall/enable"
+fi
 S iptables -I FORWARD -m physdev --physdev-in vif -p tcp --sport $PORT_ECHO -j DROP
 start=$(date +%s%N)
 check "silent SVM: the PVM's answer comes after the timeout checkpoint" \
@@ -162,6 +166,12 @@ check "silent SVM: not before the configured 500 ms (took $elapsed_ms ms)" \
 	'((elapsed_ms >= 500))'
 check "silent SVM: the request says how long the packet waited" \
 	'grep -E "reason timeout .*10\.0\.0\.2:$PORT_ECHO.* age [0-9]+ ms" "$tmp/standin.log" >/dev/null'
+if [[ -r $tracing/trace ]]; then
+	check "silent SVM: the stall trace shows the answer held, no SVM output" \
+		'grep -qE "colo_stall: index=1 side=pvm proto=6 vm_port=$PORT_ECHO .* svm=-" "$tracing/trace"' ||
+		grep -m 3 colo_stall: "$tracing/trace"
+	echo 0 >"$tracing/events/colo/colo_stall/enable"
+fi
 S iptables -D FORWARD -m physdev --physdev-in vif -p tcp --sport $PORT_ECHO -j DROP
 standin_stop
 

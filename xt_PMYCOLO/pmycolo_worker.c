@@ -191,9 +191,9 @@ static void pmycolo_scan(struct pmycolo_inst *pi)
 {
 	unsigned long timeout, now = jiffies, oldest = 0;
 	struct pmycolo_pkt *late = NULL;
+	int side, late_side = COLO_CMP_PVM;
 	struct colo_event ev;
 	bool more;
-	int side;
 
 	timeout = msecs_to_jiffies(READ_ONCE(pi->inst->compare_timeout_ms));
 	spin_lock_bh(&pi->lock);
@@ -205,12 +205,15 @@ static void pmycolo_scan(struct pmycolo_inst *pi)
 		if (pkt && time_after(now, pkt->held_at + timeout) &&
 		    (!late || time_before(pkt->held_at, oldest))) {
 			late = pkt;
+			late_side = side;
 			oldest = pkt->held_at;
 		}
 	}
 	if (late) {
 		pmycolo_event(&ev, NFCOLO_REASON_TIMEOUT, late->flow);
 		ev.age_ms = jiffies_to_msecs(now - oldest);
+		trace_colo_stall(pi->inst->index, late->flow, late_side,
+				 ev.age_ms);
 	}
 	spin_unlock_bh(&pi->lock);
 	if (late)
