@@ -11,6 +11,7 @@
 source "$(dirname "$0")/lib/guest.sh"
 TOPO_FILE_MB=8
 source "$(dirname "$0")/lib/topology.sh"
+source "$(dirname "$0")/lib/ktrace.sh"
 
 require_cmd socat tc python3 openssl iptables ip6tables ping ethtool
 load_colo_modules
@@ -40,6 +41,7 @@ small=$(topo_file 1)
 
 # --- identical services: nothing differs, nothing is requested ---
 standin_start "$tmp/standin.log"
+ktrace_start
 download "TCP:$VM_IP4" $PORT_FILE "$tmp/dl4"
 download "TCP6:[$VM_IP6]" $PORT_FILE "$tmp/dl6"
 check "bulk TCP through the compare path arrives intact (IPv4, IPv6)" \
@@ -86,9 +88,13 @@ requests_seen() {
 	done
 	awk '{ print "softnet cpu" NR - 1 ": processed 0x" $1 ", dropped 0x" $2 }' \
 		/proc/net/softnet_stat
+	tc -s -n "$TOPO_PRIMARY" qdisc show dev vif | grep -E "qdisc|dropped"
+	grep -E "^(TCP|sockets)" /proc/net/sockstat
+	echo "kernel threads of COLO: $(pgrep -c colo_)"
 }
+ktrace_stop
 check "identical services: no checkpoint requested" \
-	'(($(pstat checkpoints_requested) == 0))' || requests_seen
+	'(($(pstat checkpoints_requested) == 0))' || { requests_seen; ktrace_show; }
 check "nothing left held, nothing dropped" \
 	'(($(pstat pvm_queue) == 0 && $(pstat pkts_dropped) == 0))'
 

@@ -7,7 +7,7 @@
 #
 #   ktrace_start	# before the traffic under suspicion
 #   ...
-#   ktrace_stop		# after it; the buffer stays
+#   ktrace_stop		# after it; the buffer keeps its lines
 #   check "..." '...' || ktrace_show
 #
 # Tracing is global: the window sees every namespace, so keep it short.
@@ -16,9 +16,13 @@
 KTRACE_DIR=/sys/kernel/tracing
 
 # The events: TCP/IPv4 state changes, failed FIB lookups, retransmissions,
-# ICMP errors handed to TCP, and non-zero returns of the route rebuild that
-# a SYN's retransmission runs (it records its error without a counter).
+# ICMP errors handed to TCP, non-zero returns of the route rebuild that a
+# SYN's retransmission runs (it records its error without a counter), and
+# the primary's stalls (a held packet's flow at its timeout) and
+# miscompares.
 _ktrace_events() {
+	echo 'colo/colo_stall:'
+	echo 'colo/colo_miscompare:'
 	echo 'sock/inet_sock_set_state:protocol == 6'
 	echo 'fib/fib_table_lookup:err != 0'
 	echo 'tcp/tcp_retransmit_skb:'
@@ -58,12 +62,16 @@ ktrace_stop() {
 		echo 0 >"$KTRACE_DIR/events/$ev/enable"
 		echo 0 >"$KTRACE_DIR/events/$ev/filter"
 	done < <(_ktrace_events)
-	return 0
+	# On again, as a test's own tracing expects; the window's events
+	# are off, so its lines stay in the buffer.
+	echo 1 >"$KTRACE_DIR/tracing_on"
 }
 
-# ktrace_show: the window's events, the last 200 lines at most.
+# ktrace_show: the window's first stalls (the first is the cause, the
+# next may be its consequences), then its last 200 events at most.
 ktrace_show() {
 	[[ -r $KTRACE_DIR/trace ]] || return 0
 	echo "kernel trace of the window:"
+	grep -m 5 'colo_stall:' "$KTRACE_DIR/trace"
 	grep -v '^#' "$KTRACE_DIR/trace" | tail -n 200
 }
