@@ -15,6 +15,7 @@
 source "$(dirname "$0")/lib/guest.sh"
 TOPO_FILE_MB=1
 source "$(dirname "$0")/lib/topology.sh"
+source "$(dirname "$0")/lib/ktrace.sh"
 
 require_cmd socat python3 iptables ip6tables iptables-legacy ping
 load_colo_modules
@@ -83,15 +84,17 @@ nftchain pmycolo ip mangle colo_late 1 eth1 $VM_IP4
 nftchain pmycolo ip6 mangle colo_late 1 eth1 $VM_IP6
 standin_start "$tmp/standin.log" --timeout 2000
 released=$(pstat pkts_released)
+ktrace_start
 C timeout 60 socat -u "TCP:$VM_IP4:$PORT_FILE" "CREATE:$tmp/late4"
 C timeout 60 socat -u "TCP6:[$VM_IP6]:$PORT_FILE" "CREATE:$tmp/late6"
+ktrace_stop
 check "rule at priority 10: the downloads arrive intact" \
 	'cmp -s "$tmp/late4" "$file" && cmp -s "$tmp/late6" "$file"'
 released=$(($(pstat pkts_released) - released))
 requested=$(pstat checkpoints_requested)
 check "rule at priority 10: the PVM's output was held ($released released), no checkpoint ($requested)" \
 	'((released > 100 && requested == 0))' ||
-	standin_reasons "$tmp/standin.log"
+	{ standin_reasons "$tmp/standin.log"; ktrace_show; }
 standin_stop
 nftchain deltable ip mangle
 nftchain deltable ip6 mangle
