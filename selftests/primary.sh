@@ -77,8 +77,9 @@ check "port reuse: the secondary learned each connection" \
 check "the PVM's output was held and matched with the SVM's" \
 	'(($(pstat pkts_matched) > 1000 && $(pstat svm_pkts_captured) > 1000))'
 # requests_seen: on a failure of the checks below, what was asked and why,
-# and where packets may have been lost on the way (device and backlog
-# drops), since identical services must never draw a request.
+# both instances' counters, and where packets may have been lost on the way
+# (device, backlog, qdisc and conntrack drops), since identical services
+# must never draw a request.
 requests_seen() {
 	standin_reasons "$tmp/standin.log"
 	for n in "$TOPO_PRIMARY:eth1" "$TOPO_PRIMARY:vif" "$TOPO_SECONDARY:eth1" \
@@ -89,6 +90,10 @@ requests_seen() {
 	awk '{ print "softnet cpu" NR - 1 ": processed 0x" $1 ", dropped 0x" $2 }' \
 		/proc/net/softnet_stat
 	tc -s -n "$TOPO_PRIMARY" qdisc show dev vif | grep -E "qdisc|dropped"
+	P "$COLOCTL" status 1
+	S "$COLOCTL" status 1
+	ct_drops "$TOPO_PRIMARY"
+	ct_drops "$TOPO_SECONDARY"
 	grep -E "^(TCP|sockets)" /proc/net/sockstat
 	echo "kernel threads of COLO: $(pgrep -c colo_)"
 }

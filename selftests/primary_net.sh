@@ -94,7 +94,7 @@ released=$(($(pstat pkts_released) - released))
 requested=$(pstat checkpoints_requested)
 check "rule at priority 10: the PVM's output was held ($released released), no checkpoint ($requested)" \
 	'((released > 100 && requested == 0))' ||
-	{ standin_reasons "$tmp/standin.log"; ktrace_show; }
+	{ standin_reasons "$tmp/standin.log"; ct_drops "$TOPO_SECONDARY"; ktrace_show; }
 standin_stop
 nftchain deltable ip mangle
 nftchain deltable ip6 mangle

@@ -167,6 +167,8 @@ check "client downloads intact from the PVM (IPv4, IPv6)" \
 	echo "the downloads took ${t4}s (IPv4) and ${t6}s (IPv6)"
 	P "$COLOCTL" status 1
 	S "$COLOCTL" status 1
+	ct_drops "$TOPO_PRIMARY"
+	ct_drops "$TOPO_SECONDARY"
 	ktrace_show
 }
 sleep 1		# the SVM's copies reach SECCOLO too (TCG is slow)

@@ -338,6 +338,26 @@ standin_start() {
 	standin=$COLO_RUN_PID
 }
 
+# ct_drops NS: conntrack's counts of packets it found invalid or dropped in
+# NS (seqadj's failures count as drops), summed over the CPUs.
+ct_drops() {
+	local -a head row
+	local -A sum=()
+	local i name out="$1 conntrack:"
+	{
+		read -ra head
+		while read -ra row; do
+			for i in "${!head[@]}"; do
+				sum[${head[i]}]=$((${sum[${head[i]}]:-0} + 16#${row[i]}))
+			done
+		done
+	} < <(ip netns exec "$1" cat /proc/net/stat/nf_conntrack)
+	for name in invalid drop early_drop insert_failed; do
+		out+=" $name ${sum[$name]:-0}"
+	done
+	echo "$out"
+}
+
 # standin_reasons LOG: the first checkpoint requests the stand-in printed,
 # with their reasons (for a failed "no checkpoint" check).
 standin_reasons() {
