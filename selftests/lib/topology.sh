@@ -246,7 +246,10 @@ topo_wait_listen() {
 
 topo_stop_services() {
 	local pid
+	# A forking server's children serve connections still open (one a
+	# test gave up on): they go too.
 	for pid in "${TOPO_PIDS[@]}"; do
+		pkill -P "$pid" 2>/dev/null
 		kill "$pid" 2>/dev/null || true
 	done
 	for pid in "${TOPO_PIDS[@]}"; do
