@@ -76,6 +76,7 @@ static const char *const colo_stat_names[] = {
 	[NFCOLO_STATS_REQ_NEIGH]		= "req_neigh",
 	[NFCOLO_STATS_CHECKPOINTS_UNDONE]	= "checkpoints_undone",
 	[NFCOLO_STATS_SVM_PKTS_STALE]		= "svm_pkts_stale",
+	[NFCOLO_STATS_PVM_PKTS_SPLIT]		= "pvm_pkts_split",
 };
 _Static_assert(ARRAY_SIZE(colo_stat_names) == __NFCOLO_STATS_MAX,
 	       "name every enum nfcolo_stats counter");

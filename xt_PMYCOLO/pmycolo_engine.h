@@ -7,6 +7,7 @@
  *
  * pmycolo_intake.c	queue the packets of both VMs in their flows
  * pmycolo_worker.c	the worker thread: compare, release, tick
+ * pmycolo_split.c	cut a held GSO packet the SVM cannot finish
  * pmycolo_release.c	release and free lists; flush, drop by device
  * pmycolo_request.c	checkpoint requests, and asking again
  * pmycolo_role.c	the role operations the core calls
@@ -57,6 +58,8 @@ struct pmycolo_inst {
 	bool			begun;
 	struct list_head	age_marked[2];
 	struct list_head	ready;
+	/* Flows waiting inside a GSO head with nothing of the SVM's. */
+	struct list_head	stuck;
 	struct pmycolo_flows	flows;
 	/* Orders every release of packets. */
 	struct mutex		release_mutex;
@@ -92,6 +95,12 @@ void pmycolo_free_list(struct pmycolo_inst *pi, struct list_head *freeq,
 void pmycolo_flush(struct pmycolo_inst *pi, bool drop);
 void pmycolo_inst_drop_dev(struct pmycolo_inst *pi,
 			   const struct net_device *dev);
+
+/* pmycolo_split.c, under pi->lock */
+bool pmycolo_split_wanted(const struct pmycolo_flow *flow,
+			  const struct pmycolo_pkt *p,
+			  const struct pmycolo_pkt *s);
+int pmycolo_split(struct pmycolo_inst *pi, struct pmycolo_pkt *p);
 
 /* pmycolo_worker.c: the instance's worker thread. */
 int pmycolo_worker(void *data);

@@ -64,6 +64,7 @@ void pmycolo_flow_free(struct pmycolo_flows *ft, struct pmycolo_flow *flow)
 	rhashtable_remove_fast(&ft->table, &flow->node, pmycolo_flow_params);
 	list_del(&flow->lru);
 	list_del(&flow->ready);
+	list_del(&flow->stuck);
 	ft->count--;
 	/* Lookups run under the instance lock; the table's own work, RCU. */
 	kfree_rcu(flow, rcu);
@@ -94,6 +95,7 @@ struct pmycolo_flow *pmycolo_flow_new(struct pmycolo_flows *ft,
 	INIT_LIST_HEAD(&flow->queue[COLO_CMP_PVM]);
 	INIT_LIST_HEAD(&flow->queue[COLO_CMP_SVM]);
 	INIT_LIST_HEAD(&flow->ready);
+	INIT_LIST_HEAD(&flow->stuck);
 	flow->order[COLO_CMP_PVM] = RB_ROOT;
 	flow->order[COLO_CMP_SVM] = RB_ROOT;
 	flow->epoch = ft->epoch;

@@ -21,6 +21,8 @@ struct pmycolo_flow {
 	struct rhash_head	node;		/* pmycolo_flows.table */
 	struct list_head	lru;		/* pmycolo_flows.busy or .idle */
 	struct list_head	ready;		/* pmycolo_inst.ready, if news */
+	/* pmycolo_inst.stuck: waiting inside a GSO head (pmycolo_split.c) */
+	struct list_head	stuck;
 	struct pmycolo_key	key;
 	struct list_head	queue[2];	/* enum colo_cmp_side */
 	/* TCP: the queues indexed by sort key, so inserts are O(log n). */
@@ -34,6 +36,9 @@ struct pmycolo_flow {
 	bool			diverged;	/* hold all until the checkpoint */
 	bool			busy;		/* on .busy: holds packets */
 	bool			svm_only;	/* no PVM packet seen yet */
+	bool			split_eager;	/* split GSO heads at once */
+	u32			stuck_seq;	/* compared_seq when stuck */
+	unsigned long		stuck_since;	/* jiffies */
 	u32			epoch;		/* checkpoints seen */
 	unsigned long		last_seen;	/* jiffies */
 	struct rcu_head		rcu;

@@ -26,6 +26,7 @@ static int pmycolo_attach(struct colo_instance *inst)
 	INIT_LIST_HEAD(&pi->age_marked[COLO_CMP_PVM]);
 	INIT_LIST_HEAD(&pi->age_marked[COLO_CMP_SVM]);
 	INIT_LIST_HEAD(&pi->ready);
+	INIT_LIST_HEAD(&pi->stuck);
 	err = pmycolo_flows_init(&pi->flows);
 	if (err)
 		goto err_free;

@@ -2,7 +2,8 @@
 /*
  * The worker thread of a primary instance: it compares the flows with news
  * and releases what matched, and every tick asks for the checkpoints that
- * late packets need and forgets idle flows.
+ * late packets need, cuts the GSO packets the SVM cannot finish
+ * (pmycolo_split.c) and forgets idle flows.
  */
 #include <linux/kthread.h>
 #include <linux/sched.h>
@@ -60,6 +61,26 @@ static struct pmycolo_pkt *pmycolo_head_visible(struct pmycolo_flow *flow,
 	return pkt;
 }
 
+/*
+ * The comparator waits inside @p, a GSO packet, with nothing of the SVM's
+ * to go on: a flow that was stuck so before is split at once; else it is
+ * noted, and split by the first tick that finds it still so a whole tick
+ * later. True when @p was split.
+ */
+static bool pmycolo_stuck(struct pmycolo_inst *pi, struct pmycolo_flow *flow,
+			  struct pmycolo_pkt *p)
+{
+	if (flow->split_eager && !pmycolo_split(pi, p))
+		return true;
+	if (list_empty(&flow->stuck) ||
+	    flow->stuck_seq != flow->tcp.compared_seq) {
+		flow->stuck_seq = flow->tcp.compared_seq;
+		flow->stuck_since = jiffies;
+		list_move_tail(&flow->stuck, &pi->stuck);
+	}
+	return false;
+}
+
 /* Run the comparator over @flow's queue heads until it has to wait. */
 static void pmycolo_compare_flow(struct pmycolo_inst *pi,
 				 struct pmycolo_flow *flow,
@@ -83,6 +104,9 @@ static void pmycolo_compare_flow(struct pmycolo_inst *pi,
 						&res);
 		switch (act) {
 		case COLO_CMP_WAIT:
+			if (pmycolo_split_wanted(flow, p, s) &&
+			    pmycolo_stuck(pi, flow, p))
+				break;	/* compare its segments */
 			return;
 		case COLO_CMP_MISCOMPARE:
 			/*
@@ -181,6 +205,44 @@ static void pmycolo_compare_ready(struct pmycolo_inst *pi,
 	mutex_unlock(&pi->release_mutex);
 }
 
+static unsigned long pmycolo_tick(const struct pmycolo_inst *pi)
+{
+	unsigned long t;
+
+	t = msecs_to_jiffies(READ_ONCE(pi->inst->compare_timeout_ms)) / 4;
+	return clamp(t, 1UL, (unsigned long)PMYCOLO_MAX_TICK);
+}
+
+/*
+ * Flows noted stuck inside a GSO packet a whole tick ago, and still stuck
+ * there: split their heads, and from now on at once. Under pi->lock.
+ */
+static void pmycolo_split_stuck(struct pmycolo_inst *pi, unsigned long tick)
+{
+	struct pmycolo_flow *flow, *tmp;
+	unsigned long now = jiffies;
+
+	list_for_each_entry_safe(flow, tmp, &pi->stuck, stuck) {
+		struct pmycolo_pkt *p = pmycolo_head_visible(flow, COLO_CMP_PVM);
+		struct pmycolo_pkt *s = pmycolo_head_visible(flow, COLO_CMP_SVM);
+
+		if (!pmycolo_split_wanted(flow, p, s) ||
+		    flow->stuck_seq != flow->tcp.compared_seq) {
+			list_del_init(&flow->stuck);
+			continue;
+		}
+		if (time_before(now, flow->stuck_since + tick))
+			continue;
+		list_del_init(&flow->stuck);
+		if (pmycolo_split(pi, p))
+			continue;
+		flow->split_eager = true;
+		/* This is the worker: it compares the segments next. */
+		if (list_empty(&flow->ready))
+			list_add_tail(&flow->ready, &pi->ready);
+	}
+}
+
 /*
  * Every tick: ask for a checkpoint if a packet waited too long, or again
  * for one still wanted; forget idle flows. Each side's held packets are in
@@ -197,6 +259,7 @@ static void pmycolo_scan(struct pmycolo_inst *pi)
 
 	timeout = msecs_to_jiffies(READ_ONCE(pi->inst->compare_timeout_ms));
 	spin_lock_bh(&pi->lock);
+	pmycolo_split_stuck(pi, pmycolo_tick(pi));
 	for (side = COLO_CMP_PVM; side <= COLO_CMP_SVM; side++) {
 		struct pmycolo_pkt *pkt;
 
@@ -228,14 +291,6 @@ static void pmycolo_scan(struct pmycolo_inst *pi)
 		spin_unlock_bh(&pi->lock);
 		cond_resched();
 	} while (more && !kthread_should_stop());
-}
-
-static unsigned long pmycolo_tick(const struct pmycolo_inst *pi)
-{
-	unsigned long t;
-
-	t = msecs_to_jiffies(READ_ONCE(pi->inst->compare_timeout_ms)) / 4;
-	return clamp(t, 1UL, (unsigned long)PMYCOLO_MAX_TICK);
 }
 
 int pmycolo_worker(void *data)

@@ -208,6 +208,7 @@ enum nfcolo_stats {
 	NFCOLO_STATS_CHECKPOINTS_UNDONE, /* begun, then failover: undone */
 	/* primary, again */
 	NFCOLO_STATS_SVM_PKTS_STALE,	/* differed, came during a checkpoint */
+	NFCOLO_STATS_PVM_PKTS_SPLIT,	/* GSO packets cut: the SVM's window */
 	__NFCOLO_STATS_MAX
 };
 
