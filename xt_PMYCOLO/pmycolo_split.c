@@ -153,7 +153,8 @@ int pmycolo_split(struct pmycolo_inst *pi, struct pmycolo_pkt *p)
 		return err;
 	}
 
-	/* The first segment starts where the super-packet did: p keeps its
+	/*
+	 * The first segment starts where the super-packet did: p keeps its
 	 * place in the queue and takes the segment's view.
 	 */
 	consume_skb(skb);
