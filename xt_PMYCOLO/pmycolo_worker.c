@@ -244,10 +244,11 @@ static void pmycolo_split_stuck(struct pmycolo_inst *pi, unsigned long tick)
 }
 
 /*
- * Every tick: ask for a checkpoint if a packet waited too long, or again
- * for one still wanted; forget idle flows. Each side's held packets are in
- * arrival order, so only the oldest is looked at; idle flows are in order
- * of age, and freed a batch per hold of the lock.
+ * Every tick: cut the GSO heads the SVM could not finish in a tick; ask
+ * for a checkpoint if a packet waited too long, or again for one still
+ * wanted; forget idle flows. Each side's held packets are in arrival
+ * order, so only the oldest is looked at; idle flows are in order of age,
+ * and freed a batch per hold of the lock.
  */
 static void pmycolo_scan(struct pmycolo_inst *pi)
 {
