@@ -106,7 +106,7 @@ check "nothing left held, nothing dropped" \
 
 # --- the same bytes, segmented differently on the two sides ---
 ip -n "$TOPO_SVM" route replace 10.0.0.0/24 dev eth0 mtu 1000
-ip -n "$TOPO_SVM" -6 route replace fd00::/64 dev eth0 mtu 1280
+ip -n "$TOPO_SVM" -6 route replace fd00::/64 dev eth0 metric 256 mtu 1280
 ip netns exec "$TOPO_PVM" ethtool -K eth0 tso off gso off >/dev/null
 download "TCP:$VM_IP4" $PORT_FILE "$tmp/seg4"
 download "TCP6:[$VM_IP6]" $PORT_FILE "$tmp/seg6"
@@ -115,7 +115,7 @@ check "differently segmented streams arrive intact" \
 check "differently segmented streams: no checkpoint requested" \
 	'(($(pstat checkpoints_requested) == 0))' || requests_seen
 ip -n "$TOPO_SVM" route replace 10.0.0.0/24 dev eth0
-ip -n "$TOPO_SVM" -6 route replace fd00::/64 dev eth0
+ip -n "$TOPO_SVM" -6 route replace fd00::/64 dev eth0 metric 256
 ip netns exec "$TOPO_PVM" ethtool -K eth0 tso on gso on >/dev/null
 
 # --- the SVM's congestion window smaller than the PVM's GSO packets ---
