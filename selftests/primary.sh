@@ -119,19 +119,12 @@ ip -n "$TOPO_SVM" -6 route replace fd00::/64 dev eth0 metric 256
 ip netns exec "$TOPO_PVM" ethtool -K eth0 tso on gso on >/dev/null
 
 # --- the SVM's congestion window smaller than the PVM's GSO packets ---
-# A locked route metric clamps the SVM's window to 4 segments, while the
-# PVM sends super-packets of up to 64 KB: what the SVM may send ends inside
-# one of them, and the SVM waits for the client's ack of it, which needs
-# the whole super-packet released. The primary must cut it, not wait for
-# the compare timeout. (A real SVM's window shrinks after a loss.)
+# The SVM's window clamped to 4 segments, while the PVM sends super-packets
+# of up to 64 KB: what the SVM may send ends inside one of them, and the
+# SVM waits for the client's ack of it, which needs the whole super-packet
+# released. The primary must cut it, not wait for the compare timeout.
 split=$(pstat pvm_pkts_split)
-ip -n "$TOPO_SVM" route replace 10.0.0.0/24 dev eth0 cwnd lock 4
-ip -n "$TOPO_SVM" -6 route replace fd00::/64 dev eth0 metric 256 cwnd lock 4
-# TCP takes a locked window from its cache of the peer's metrics, which
-# a connection that ends fills from the route: one short one per family.
-ip -n "$TOPO_SVM" tcp_metrics flush all
-echo clamp | C timeout 10 socat - "TCP:$VM_IP4:$PORT_ECHO" >/dev/null
-echo clamp | C timeout 10 socat - "TCP6:[$VM_IP6]:$PORT_ECHO" >/dev/null
+topo_svm_window 4
 download "TCP:$VM_IP4" $PORT_FILE "$tmp/win4"
 download "TCP6:[$VM_IP6]" $PORT_FILE "$tmp/win6"
 check "SVM with a smaller window: the downloads arrive intact" \
@@ -140,9 +133,7 @@ check "SVM with a smaller window: no checkpoint requested" \
 	'(($(pstat checkpoints_requested) == 0))' || requests_seen
 check "SVM with a smaller window: the PVM's GSO packets were cut" \
 	'(($(pstat pvm_pkts_split) > split))'
-ip -n "$TOPO_SVM" route replace 10.0.0.0/24 dev eth0
-ip -n "$TOPO_SVM" -6 route replace fd00::/64 dev eth0 metric 256
-ip -n "$TOPO_SVM" tcp_metrics flush all
+topo_svm_window
 
 # --- NFQUEUE beside COLO: the client's UDP to the PVM goes to a queue ---
 ip netns exec "$TOPO_PRIMARY" python3 "$PROJECT_DIR/selftests/lib/nfqueue.py" \

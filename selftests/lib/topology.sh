@@ -341,6 +341,27 @@ standin_start() {
 	standin=$COLO_RUN_PID
 }
 
+# topo_svm_window [SEGMENTS]: clamp the SVM's congestion window to SEGMENTS
+# (a locked route metric), or lift the clamp. A real SVM's window shrinks
+# after a loss; the PVM's GSO packets then outgrow what the SVM may send.
+# TCP takes a locked window from its cache of the peer's metrics, which a
+# connection that ends fills from the route: one short one per family.
+topo_svm_window() {
+	local cwnd=() want
+	[[ -n ${1:-} ]] && cwnd=(cwnd lock "$1")
+	ip -n "$TOPO_SVM" route replace 10.0.0.0/24 dev eth0 "${cwnd[@]}"
+	ip -n "$TOPO_SVM" -6 route replace fd00::/64 dev eth0 metric 256 "${cwnd[@]}"
+	ip -n "$TOPO_SVM" tcp_metrics flush all
+	echo window | C timeout 10 socat - "TCP:$VM_IP4:$PORT_ECHO" >/dev/null
+	echo window | C timeout 10 socat - "TCP6:[$VM_IP6]:$PORT_ECHO" >/dev/null
+	[[ -n ${1:-} ]] || return 0
+	# The cache is filled as the SVM's side closes: wait for both entries.
+	want=" cwnd $1 "
+	wait_until eval '(($(ip -n "$TOPO_SVM" tcp_metrics show |
+		grep -c -- "$want") == 2))' ||
+		echo "topo_svm_window: the SVM's window is not clamped to $1" >&2
+}
+
 # ct_drops NS: conntrack's counts of packets it found invalid or dropped in
 # NS (seqadj's failures count as drops), summed over the CPUs.
 ct_drops() {
