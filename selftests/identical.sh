@@ -25,17 +25,10 @@ topo_create
 topo_services
 tmp=$(mktemp -d)
 
-cleanup() {
-	[[ -n ${standin:-} ]] && kill "$standin" 2>/dev/null
-	topo_stop_services
-	rm -rf "$tmp"
-}
+cleanup() { topo_cleanup; }
 
-topo_seccolo 1
-S "$COLOCTL" init 1 --mode secondary
-topo_pmycolo 1
+topo_pair_start "$tmp/standin.log"
 file=$(topo_file "$TOPO_FILE_MB")
-standin_start "$tmp/standin.log"
 
 intact=0
 first_request=none

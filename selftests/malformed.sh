@@ -21,17 +21,10 @@ tmp=$(mktemp -d)
 badframes=$PROJECT_DIR/selftests/lib/badframes.py
 FLOOD_SECONDS=15
 
-cleanup() {
-	[[ -n ${standin:-} ]] && kill "$standin" 2>/dev/null
-	topo_stop_services
-	rm -rf "$tmp"
-}
+cleanup() { topo_cleanup; }
 
-topo_seccolo 1
-S "$COLOCTL" init 1 --mode secondary
-topo_pmycolo 1
+topo_pair_start "$tmp/standin.log" --timeout 500
 file=$(topo_file "$TOPO_FILE_MB")
-standin_start "$tmp/standin.log" --timeout 500
 
 freed=$(pstat svm_pkts_freed)
 link=$(pstat svm_pkts_link)

@@ -382,6 +382,24 @@ ct_drops() {
 	echo "$out"
 }
 
+# topo_pair_start LOG [ARGS]: the pair's instances 1, SECCOLO's on the
+# secondary and PMYCOLO's on the primary, owned by the stand-in (its output
+# to LOG, its INIT options ARGS).
+topo_pair_start() {
+	topo_seccolo 1
+	S "$COLOCTL" init 1 --mode secondary
+	topo_pmycolo 1
+	standin_start "$@"
+}
+
+# topo_cleanup: what a test on the pair leaves: the stand-in, the services,
+# and its $tmp directory.
+topo_cleanup() {
+	[[ -n ${standin:-} ]] && kill "$standin" 2>/dev/null
+	topo_stop_services
+	[[ -n ${tmp:-} ]] && rm -rf "$tmp"
+}
+
 # standin_reasons LOG: the first checkpoint requests the stand-in printed,
 # with their reasons (for a failed "no checkpoint" check).
 standin_reasons() {
