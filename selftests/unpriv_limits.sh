@@ -7,7 +7,7 @@
 # instances: the per-namespace limit (nf_conntrack_colo max_instances)
 # answers with ENOSPC and a message naming the parameter, the host's own
 # namespace is unaffected, and the user's namespace going away frees every
-# instance it held.
+# instance it held. Its primaries start no kernel thread of their own.
 source "$(dirname "$0")/lib/guest.sh"
 
 require_cmd python3 ip setpriv unshare
@@ -41,6 +41,17 @@ check "200 owned secondaries whose socket closes, unprivileged" \
 	'"${nobody[@]}" unshare -Urn python3 "$PROJECT_DIR/selftests/unpriv_limits.py" churn 200'
 lines=$(dmesg | sed -n "/$marker/,\$p" | grep -c "owner socket closed, failed over")
 check "... logged $lines times: ratelimited (at most 60 lines)" "((lines > 0 && lines <= 60))"
+
+# Every primary instance is served by xt_PMYCOLO's pool of compare threads,
+# one per online CPU: a user's primaries cost no kernel thread.
+pool=$(pgrep -c '^colo_pmy/')
+check "xt_PMYCOLO's compare pool: one thread per online CPU ($pool, $(nproc) CPUs)" \
+	'((pool == $(nproc)))'
+out=$("${nobody[@]}" unshare -Urn sh -c 'for i in $(seq 32); do
+	"$1" init "$i" --mode primary >/dev/null || exit 1; done
+	pgrep -c "^colo_pmy/"' sh "$COLOCTL" 2>&1)
+check "an unprivileged user's 32 primaries start no thread ($out colo_pmy threads)" \
+	'[[ $out == "$pool" ]]'
 
 mkns host
 check "the host's own namespaces still create instances" \

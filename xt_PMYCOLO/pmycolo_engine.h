@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The primary host's hold-and-compare engine, one per primary instance:
- * what its files share. The netfilter glue (pmycolo_target.c,
- * pmycolo_net.c) calls the engine through pmycolo.h; the engine never
- * calls the glue.
+ * The primary host's hold-and-compare engine, one per primary instance,
+ * and the pool of worker threads that serves them all: what its files
+ * share. The netfilter glue (pmycolo_target.c, pmycolo_net.c) calls the
+ * engine through pmycolo.h; the engine never calls the glue.
  *
  * pmycolo_intake.c	queue the packets of both VMs in their flows
- * pmycolo_worker.c	the worker thread: compare, release, tick
+ * pmycolo_worker.c	an instance's work: compare, release, tick
+ * pmycolo_pool.c	the worker threads shared by every instance
  * pmycolo_split.c	cut a held GSO packet the SVM cannot finish
  * pmycolo_release.c	release and free lists; flush, drop by device
  * pmycolo_request.c	checkpoint requests, and asking again
@@ -17,9 +18,10 @@
  * by the VM's output tuple) and queued there: the PVM's with the
  * nf_queue_entry that lets them continue through netfilter later, the
  * SVM's as bare skbs. The packet path only queues and, when a flow gets
- * news, wakes the instance's worker thread. The worker runs the comparator
- * core (colo_compare.c) over the heads of each flow's queues, then, outside
- * the spinlock, continues the released PVM packets and frees the SVM's.
+ * news, queues the instance on its worker in the pool and wakes that worker
+ * if it sleeps. The worker runs the comparator core (colo_compare.c) over
+ * the heads of each flow's queues, then, outside the spinlock, continues
+ * the released PVM packets and frees the SVM's.
  * Every release happens under release_mutex, in queue order, so a
  * checkpoint or a failover flushing the queues never overtakes the worker.
  *
@@ -43,6 +45,21 @@
 #include <linux/spinlock.h>
 #include "pmycolo_flow.h"
 
+struct completion;
+struct pmycolo_pool_worker;
+
+/* An instance's place in the worker pool (pmycolo_pool.c). */
+struct pmycolo_pool_slot {
+	struct pmycolo_pool_worker *worker;	/* serves it, from attach on */
+	struct list_head	node;		/* worker's instances: its mutex */
+	/* Under the worker's lock: */
+	struct list_head	ready;		/* on its FIFO: has news */
+	bool			gone;		/* detached: queued no more */
+	struct completion	*left;		/* the detach waiting for a turn */
+	/* Under the worker's mutex: */
+	unsigned long		next_scan;	/* jiffies */
+};
+
 struct pmycolo_inst {
 	struct colo_instance	*inst;		/* owns us */
 	struct net		*net;
@@ -63,7 +80,7 @@ struct pmycolo_inst {
 	struct pmycolo_flows	flows;
 	/* Orders every release of packets. */
 	struct mutex		release_mutex;
-	struct task_struct	*worker;
+	struct pmycolo_pool_slot pool;
 	struct rcu_head		rcu;
 };
 
@@ -102,8 +119,18 @@ bool pmycolo_split_wanted(const struct pmycolo_flow *flow,
 			  const struct pmycolo_pkt *s);
 int pmycolo_split(struct pmycolo_inst *pi, struct pmycolo_pkt *p);
 
-/* pmycolo_worker.c: the instance's worker thread. */
-int pmycolo_worker(void *data);
+/* pmycolo_worker.c: an instance's work, run by its worker in the pool. */
+bool pmycolo_compare_ready(struct pmycolo_inst *pi, unsigned long deadline);
+void pmycolo_scan(struct pmycolo_inst *pi);
+unsigned long pmycolo_tick(const struct pmycolo_inst *pi);
+
+/* pmycolo_pool.c: the worker threads, started before any instance. */
+int pmycolo_pool_init(void);
+void pmycolo_pool_exit(void);
+void pmycolo_pool_join(struct pmycolo_inst *pi);
+void pmycolo_pool_leave(struct pmycolo_inst *pi);
+/* @pi has news: a flow joined its empty ready list. */
+void pmycolo_pool_wake(struct pmycolo_inst *pi);
 
 /* pmycolo_insts.c: the namespaces' lists, registered first. */
 int pmycolo_insts_init(void);

@@ -187,7 +187,7 @@ static int pmycolo_enqueue(struct pmycolo_inst *pi,
 	spin_unlock_bh(&pi->lock);
 
 	if (wake)
-		wake_up_process(pi->worker);
+		pmycolo_pool_wake(pi);
 	if (ask)
 		pmycolo_request(pi, &ev);
 	return 0;
@@ -202,7 +202,7 @@ noted:
 	pmycolo_gauges(pi);
 	spin_unlock_bh(&pi->lock);
 	if (wake)
-		wake_up_process(pi->worker);
+		pmycolo_pool_wake(pi);
 	if (ask)
 		pmycolo_request(pi, &ev);
 free_svm:

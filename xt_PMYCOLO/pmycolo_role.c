@@ -4,7 +4,6 @@
  * under its control mutex: attach to and detach from an instance, the two
  * phases of a checkpoint, failover.
  */
-#include <linux/kthread.h>
 #include <linux/slab.h>
 #include "pmycolo_engine.h"
 
@@ -28,23 +27,15 @@ static int pmycolo_attach(struct colo_instance *inst)
 	INIT_LIST_HEAD(&pi->ready);
 	INIT_LIST_HEAD(&pi->stuck);
 	err = pmycolo_flows_init(&pi->flows);
-	if (err)
-		goto err_free;
-	pi->worker = kthread_run(pmycolo_worker, pi, "colo_pmy/%u",
-				 inst->index);
-	if (IS_ERR(pi->worker)) {
-		err = PTR_ERR(pi->worker);
-		goto err_flows;
+	if (err) {
+		kfree(pi);
+		return err;
 	}
+	/* No thread of its own: an instance costs no task to create. */
+	pmycolo_pool_join(pi);
 	inst->role_data = pi;
 	pmycolo_inst_link(pi);
 	return 0;
-
-err_flows:
-	pmycolo_flows_destroy(&pi->flows);
-err_free:
-	kfree(pi);
-	return err;
 }
 
 /*
@@ -61,7 +52,7 @@ static void pmycolo_detach(struct colo_instance *inst)
 	spin_lock_bh(&pi->lock);
 	pi->dead = true;
 	spin_unlock_bh(&pi->lock);
-	kthread_stop(pi->worker);
+	pmycolo_pool_leave(pi);
 	/* Held PVM packets go on, unless their namespace is going away. */
 	pmycolo_flush(pi, !check_net(pi->net));
 	pmycolo_inst_unlink(pi);
@@ -161,7 +152,7 @@ static void pmycolo_commit(struct pmycolo_inst *pi)
 	pmycolo_free_list(pi, &freeq, false);
 	mutex_unlock(&pi->release_mutex);
 	if (wake)
-		wake_up_process(pi->worker);
+		pmycolo_pool_wake(pi);
 }
 
 /* After a begin, the commit; alone (Xen libxl), release everything. */
@@ -199,19 +190,29 @@ int pmycolo_engine_init(bool (*reinject)(struct nf_queue_entry *entry,
 	int err;
 
 	pmycolo_release_init(reinject);
-	err = pmycolo_insts_init();
+	err = pmycolo_pool_init();
 	if (err)
 		return err;
+	err = pmycolo_insts_init();
+	if (err)
+		goto err_pool;
 	/* Attaches the role to the primary instances that exist already. */
 	err = colo_role_register(&pmycolo_role);
 	if (err)
-		pmycolo_insts_exit();
+		goto err_insts;
+	return 0;
+
+err_insts:
+	pmycolo_insts_exit();
+err_pool:
+	pmycolo_pool_exit();
 	return err;
 }
 
 void pmycolo_engine_exit(void)
 {
-	/* Detaches every instance: the lists are empty then. */
+	/* Detaches every instance: the lists and the pool are empty then. */
 	colo_role_unregister(&pmycolo_role);
 	pmycolo_insts_exit();
+	pmycolo_pool_exit();
 }

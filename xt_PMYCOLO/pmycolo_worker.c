@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The worker thread of a primary instance: it compares the flows with news
- * and releases what matched, and every tick asks for the checkpoints that
- * late packets need, cuts the GSO packets the SVM cannot finish
- * (pmycolo_split.c) and forgets idle flows.
+ * The work of a primary instance, done by its worker in the pool
+ * (pmycolo_pool.c): compare the flows with news and release what matched,
+ * and every tick ask for the checkpoints that late packets need, cut the
+ * GSO packets the SVM cannot finish (pmycolo_split.c) and forget idle
+ * flows.
  */
 #include <linux/kthread.h>
 #include <linux/sched.h>
@@ -151,14 +152,15 @@ static void pmycolo_compare_flow(struct pmycolo_inst *pi,
 
 /*
  * Compare every flow with news and release what matched, until none is left
- * or @deadline (the next tick) has come: the tick's work must not wait for a
- * busy instance to run out of news.
+ * or @deadline (the end of the turn, at the latest the next tick) has come:
+ * neither the ticks nor the other instances wait for a busy instance to run
+ * out of news. True if it stopped at @deadline: news may be left.
  */
-static void pmycolo_compare_ready(struct pmycolo_inst *pi,
-				  unsigned long deadline)
+bool pmycolo_compare_ready(struct pmycolo_inst *pi, unsigned long deadline)
 {
 	struct pmycolo_batch b;
 	struct pmycolo_flow *flow;
+	bool more = true;
 
 	mutex_lock(&pi->release_mutex);
 	for (;;) {
@@ -175,6 +177,7 @@ static void pmycolo_compare_ready(struct pmycolo_inst *pi,
 						struct pmycolo_flow, ready);
 		if (!flow) {
 			spin_unlock_bh(&pi->lock);
+			more = false;
 			break;
 		}
 		list_del_init(&flow->ready);
@@ -203,9 +206,10 @@ static void pmycolo_compare_ready(struct pmycolo_inst *pi,
 			break;
 	}
 	mutex_unlock(&pi->release_mutex);
+	return more;
 }
 
-static unsigned long pmycolo_tick(const struct pmycolo_inst *pi)
+unsigned long pmycolo_tick(const struct pmycolo_inst *pi)
 {
 	unsigned long t;
 
@@ -215,12 +219,14 @@ static unsigned long pmycolo_tick(const struct pmycolo_inst *pi)
 
 /*
  * Flows noted stuck inside a GSO packet a whole tick ago, and still stuck
- * there: split their heads, and from now on at once. Under pi->lock.
+ * there: split their heads, and from now on at once. Under pi->lock. True
+ * if a split flow made the ready list non-empty: the pool must be told.
  */
-static void pmycolo_split_stuck(struct pmycolo_inst *pi, unsigned long tick)
+static bool pmycolo_split_stuck(struct pmycolo_inst *pi, unsigned long tick)
 {
 	struct pmycolo_flow *flow, *tmp;
 	unsigned long now = jiffies;
+	bool wake = false;
 
 	list_for_each_entry_safe(flow, tmp, &pi->stuck, stuck) {
 		struct pmycolo_pkt *p = pmycolo_head_visible(flow, COLO_CMP_PVM);
@@ -237,10 +243,12 @@ static void pmycolo_split_stuck(struct pmycolo_inst *pi, unsigned long tick)
 		if (pmycolo_split(pi, p))
 			continue;
 		flow->split_eager = true;
-		/* This is the worker: it compares the segments next. */
-		if (list_empty(&flow->ready))
+		if (list_empty(&flow->ready)) {
+			wake |= list_empty(&pi->ready);
 			list_add_tail(&flow->ready, &pi->ready);
+		}
 	}
+	return wake;
 }
 
 /*
@@ -250,17 +258,17 @@ static void pmycolo_split_stuck(struct pmycolo_inst *pi, unsigned long tick)
  * order, so only the oldest is looked at; idle flows are in order of age,
  * and freed a batch per hold of the lock.
  */
-static void pmycolo_scan(struct pmycolo_inst *pi)
+void pmycolo_scan(struct pmycolo_inst *pi)
 {
 	unsigned long timeout, now = jiffies, oldest = 0;
 	struct pmycolo_pkt *late = NULL;
 	int side, late_side = COLO_CMP_PVM;
 	struct colo_event ev;
-	bool more;
+	bool more, split;
 
 	timeout = msecs_to_jiffies(READ_ONCE(pi->inst->compare_timeout_ms));
 	spin_lock_bh(&pi->lock);
-	pmycolo_split_stuck(pi, pmycolo_tick(pi));
+	split = pmycolo_split_stuck(pi, pmycolo_tick(pi));
 	for (side = COLO_CMP_PVM; side <= COLO_CMP_SVM; side++) {
 		struct pmycolo_pkt *pkt;
 
@@ -280,6 +288,9 @@ static void pmycolo_scan(struct pmycolo_inst *pi)
 				 ev.age_ms);
 	}
 	spin_unlock_bh(&pi->lock);
+	/* Compared in the instance's next turn, not at the next packet. */
+	if (split)
+		pmycolo_pool_wake(pi);
 	if (late)
 		pmycolo_request(pi, &ev);
 	pmycolo_request_again(pi);
@@ -292,25 +303,4 @@ static void pmycolo_scan(struct pmycolo_inst *pi)
 		spin_unlock_bh(&pi->lock);
 		cond_resched();
 	} while (more && !kthread_should_stop());
-}
-
-int pmycolo_worker(void *data)
-{
-	struct pmycolo_inst *pi = data;
-	unsigned long next_scan = jiffies;
-
-	while (!kthread_should_stop()) {
-		set_current_state(TASK_INTERRUPTIBLE);
-		if (list_empty_careful(&pi->ready) &&
-		    time_before(jiffies, next_scan))
-			schedule_timeout(next_scan - jiffies);
-		__set_current_state(TASK_RUNNING);
-
-		pmycolo_compare_ready(pi, next_scan);
-		if (!time_before(jiffies, next_scan)) {
-			pmycolo_scan(pi);
-			next_scan = jiffies + pmycolo_tick(pi);
-		}
-	}
-	return 0;
 }

@@ -32,7 +32,7 @@ for round in $(seq "$ROUNDS"); do
 		# The pair's last FIN and ACK cross the mirror before it goes.
 		[[ $mode == on ]] && { wait_until svm_idle || echo "the SVM still has connections"; proxy off; }
 		echo "round $round, proxy $mode: bulk $b MB/s, request/response $r/s," \
-			"CPU per MB $((bulk_cpu * 10 / TOPO_FILE_MB)) ms (compare thread $((bulk_worker * 10 / TOPO_FILE_MB)) ms)"
+			"CPU per MB $((bulk_cpu * 10 / TOPO_FILE_MB)) ms (compare threads $((bulk_worker * 10 / TOPO_FILE_MB)) ms)"
 		sum[cpu_$mode]=$((${sum[cpu_$mode]:-0} + bulk_cpu))
 		sum[worker_$mode]=$((${sum[worker_$mode]:-0} + bulk_worker))
 		sum[bulk_$mode]=$(awk -v a="${sum[bulk_$mode]:-0}" -v b="$b" 'BEGIN { print a + b }')
@@ -53,7 +53,7 @@ awk -v n="$ROUNDS" -v bo="${sum[bulk_off]}" -v bp="${sum[bulk_on]}" \
 	printf "%-28s %12.0f %12.0f %8s\n", "latency per transaction, us", 1e6 / ro, 1e6 / rp, ""
 	printf "%-28s %12s %12.0f\n", "added by the proxy, us", "", 1e6 / rp - 1e6 / ro
 	printf "%-28s %12.1f %12.1f %7.0f%%\n", "guest CPU per bulk MB, ms", co, cp, 100 * cp / co
-	printf "%-28s %12s %12.1f\n", "  of which compare thread", "", cw
+	printf "%-28s %12s %12.1f\n", "  of which compare threads", "", cw
 	print "\nWhere the time goes: every host of the topology shares the guest\x27s two"
 	print "CPUs, so bulk throughput here falls with the CPU the proxy adds per byte"
 	print "(capturing the SVM\x27s copy, comparing both, reinjecting the PVM\x27s); each"

@@ -68,12 +68,14 @@ proxy() {
 }
 
 # Busy CPU time of the whole guest (every host shares its 2 CPUs), and of
-# the compare thread, in clock ticks.
+# the compare threads (xt_PMYCOLO's pool), in clock ticks.
 cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 worker_ticks() {
-	local pid
-	pid=$(pgrep -x colo_pmy/1) || { echo 0; return; }
-	awk '{ print $14 + $15 }' "/proc/$pid/stat"
+	local pid sum=0
+	for pid in $(pgrep -x 'colo_pmy/w[0-9]+'); do
+		sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+	done
+	echo "$sum"
 }
 
 # bulk [HOOK]: MB/s of one download of the file; also sets bulk_cpu and
