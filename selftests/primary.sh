@@ -23,11 +23,9 @@ reqresp=$PROJECT_DIR/selftests/lib/reqresp.py
 tracing=/sys/kernel/tracing
 
 cleanup() {
-	[[ -n ${standin:-} ]] && kill "$standin" 2>/dev/null
 	[[ -n ${nfq:-} ]] && kill "$nfq" 2>/dev/null
 	[[ -w $tracing/events/colo/enable ]] && echo 0 >"$tracing/events/colo/enable"
-	topo_stop_services
-	rm -rf "$tmp"
+	topo_cleanup
 }
 
 download() {	# download ADDR PORT FILE

@@ -25,11 +25,7 @@ tmp=$(mktemp -d)
 reqresp=$PROJECT_DIR/selftests/lib/reqresp.py
 nftchain() { P python3 "$PROJECT_DIR/selftests/lib/nftchain.py" "$@"; }
 
-cleanup() {
-	[[ -n ${standin:-} ]] && kill "$standin" 2>/dev/null
-	topo_stop_services
-	rm -rf "$tmp"
-}
+cleanup() { topo_cleanup; }
 
 topo_seccolo 1
 S "$COLOCTL" init 1 --mode secondary
