@@ -13,6 +13,8 @@
 #                 DKMS build under TCG takes minutes of it)
 #   KSFT_TIMEOUT  one selftest, seconds (default 300)
 #   TESTS         selftests to run (default: all)
+#   COLO_DEB_TEST 1 runs debian_pkg.sh too (DKMS under TCG: 15 minutes or
+#                 more, so it is skipped unless asked for)
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -94,6 +96,7 @@ done
 if ((${#main_tests[@]})); then
 	selftests/vm/run.sh -t "${VM_TIMEOUT:-3600}" -k "$kver" \
 		-e "KSFT_TIMEOUT=${KSFT_TIMEOUT:-300}" \
+		-e "COLO_DEB_TEST=${COLO_DEB_TEST:-0}" \
 		-- selftests/run.sh "${main_tests[@]}" 2>&1 | tee build/selftests.log
 	add build/selftests.log "selftests" "${PIPESTATUS[0]}"
 fi

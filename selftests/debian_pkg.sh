@@ -30,10 +30,10 @@ source "$(dirname "$0")/lib/guest.sh"
 
 # Opt-in until the build is cheaper: in the suite's single guest it would
 # add a quarter of an hour, or fail by timeout on a loaded machine. Run it
-# with COLO_DEB_TEST=1
-# (selftests/vm/run.sh -e COLO_DEB_TEST=1 -- selftests/run.sh debian_pkg).
+# with 'make check TESTS=debian_pkg COLO_DEB_TEST=1' (which builds the
+# packages first).
 [[ ${COLO_DEB_TEST:-0} == 1 ]] ||
-	skip "DKMS under TCG takes 15 minutes or more: COLO_DEB_TEST=1 runs it"
+	skip "DKMS under TCG takes 15 minutes or more: make check TESTS=debian_pkg COLO_DEB_TEST=1 runs it"
 
 require_cmd apt-get dpkg dkms modprobe modinfo iptables iptables-save ip tc arptables man pkg-config
 kver=$(uname -r)
