@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Identical VMs never draw a checkpoint: 36 downloads of 8 MB through the
+# Identical VMs never draw a checkpoint: 24 downloads of 8 MB through the
 # COLO topology (lib/topology.sh), IPv4 and IPv6 in turn, with the
 # stand-in hypervisor, and not one checkpoint request. Every third pair
 # runs with the SVM's window clamped small, as after a loss.
@@ -17,7 +17,7 @@ TOPO_FILE_MB=8
 source "$(dirname "$0")/lib/topology.sh"
 source "$(dirname "$0")/lib/ktrace.sh"
 
-ROUNDS=36
+ROUNDS=24
 
 require_cmd socat python3 iptables ip6tables
 load_colo_modules

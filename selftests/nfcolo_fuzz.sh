@@ -3,7 +3,7 @@
 #
 # Adversarial control plane: nfcolo_fuzz.py sends random and mutated
 # messages on the nfcolo generic netlink family and on raw protocol 28 for
-# NFCOLO_FUZZ_SECS (default 60) seconds in all, split between
+# NFCOLO_FUZZ_SECS (default 40) seconds in all, split between
 #   root in a namespace of its own,
 #   an unprivileged user who is root in a user namespace (unshare -Urn),
 #   an unprivileged user in root's namespace (every change refused),
@@ -17,7 +17,7 @@ require_cmd python3 ip setpriv unshare
 load_colo_modules || { fail "load modules"; ksft_exit; }
 FUZZ=$PROJECT_DIR/selftests/nfcolo_fuzz.py
 ALIVE=/sys/module/nf_conntrack_colo/parameters/instances
-secs=${NFCOLO_FUZZ_SECS:-60}
+secs=${NFCOLO_FUZZ_SECS:-40}
 part=$((secs / 3 > 0 ? secs / 3 : 1))
 nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 

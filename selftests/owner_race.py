@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from nfcolo import (A, F_PERSISTENT, MODE_PRIMARY, MODE_SECONDARY,  # noqa
                     NetlinkError, GenlSocket, u8, u32, NLM_F_DUMP)
 
-SECS = float(os.environ.get("OWNER_RACE_SECS", "120"))
+SECS = float(os.environ.get("OWNER_RACE_SECS", "60"))
 OWNED = range(100, 140)
 PERSISTENT = range(200, 240)
 OK_ERRORS = (errno.EEXIST, errno.ENOENT, errno.EALREADY)

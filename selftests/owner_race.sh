@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Owner sockets closing while instances are created and destroyed around
-# them (owner_race.py), for OWNER_RACE_SECS (default 120) seconds, under the
+# them (owner_race.py), for OWNER_RACE_SECS (default 60) seconds, under the
 # guest's slub_debug: nothing freed is touched, nothing is left behind, and
 # every module unloads afterwards.
 source "$(dirname "$0")/lib/guest.sh"
