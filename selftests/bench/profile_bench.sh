@@ -152,8 +152,9 @@ function group(comm, dso, sym, kind) {
 	if (dso ~ /^\[(nf_|nft_|nfnetlink|x_tables|ip_tables|ip6_tables|iptable_|ip6table_|xt_|br_netfilter|ebt)/ ||
 	    sym ~ /^(__)?(nf_|nfqnl_|ipt_|ip6t_|xt_|ebt_)/)
 		return "nf"
-	# slub_debug=FZPU (selftests/vm/run.sh boots every guest with it):
-	# a stack trace saved and the object checked at each alloc and free
+	# slub_debug (selftests/vm/run.sh boots every guest with it): the
+	# object checked at each alloc and free, with VM_SLUB_DEBUG=FZPU a
+	# stack trace saved too
 	if (sym ~ /^(__)?(set_track|stack_trace_save|arch_stack_walk|unwind_|orc_|stack_depot|check_object|check_bytes|memchr_inv|init_object|free_debug_processing|alloc_debug_processing|check_slab|on_freelist|slab_pad_check|kernel_text_address|is_module_text_address|module_address|is_bpf_text_address|bpf_ksym_find|get_stack_info|in_task_stack|in_irq_stack|in_entry_stack|stack_access_ok|deref_stack_reg|is_ftrace_trampoline|ftrace_ops_trampoline|print_context_stack)/)
 		return "slub"
 	if (sym ~ /^(skb_copy_datagram|skb_copy_and_csum_datagram|copy_user|_copy_to_iter|_copy_from_iter|rep_movs|copy_page)/)

@@ -19,6 +19,9 @@
 #              the guest, wired to it: see selftests/lib/realvm.sh
 #   --shell    interactive shell on the guest console instead of CMD
 #
+# VM_SLUB_DEBUG sets the guest's slub_debug flags (default FZP; FZPU adds
+# the stacks of each object's allocation and free to a report).
+#
 # CMD's stdout and stderr are streamed to ours; its exit status is ours,
 # except: 1 if the guest kernel log shows a warning, oops or BUG after the
 # run, 124 on timeout, 125 if the guest failed to run CMD at all. On any
@@ -140,13 +143,16 @@ qemu=(qemu-system-x86_64
 	# turns a panic into a quick exit instead of a hang until the timeout.
 	# A vCPU thread starved by a busy 2-core host must not read as an RCU
 	# stall or soft lockup (both would fail the run): thresholds at 60 s.
-	# slub_debug=FZPU: sanity checks, red zones, poison and owner tracking
-	# on every slab, so that a use after free or an overrun in our modules
-	# is reported (and fails the run) where it happens.
+	# slub_debug=FZP: sanity checks, red zones and poison on every slab, so
+	# that a use after free or an overrun in our modules is reported (and
+	# fails the run). Owner tracking (U: the stack of each allocation and
+	# free) adds no check and cost 15% of the CPU per forwarded segment
+	# (BENCH=profile); VM_SLUB_DEBUG=FZPU adds it back to tell whose
+	# object a report is about.
 	# no_timer_check: under a loaded host the timer check through the
 	# IO-APIC can miss its window and panic the boot ("IO-APIC + timer
 	# doesn't work!"); the emulated timer is known good.
-	-append "console=ttyS0 loglevel=5 panic=-1 edd=off rdinit=/init rcupdate.rcu_cpu_stall_timeout=60 watchdog_thresh=30 slub_debug=FZPU no_timer_check"
+	-append "console=ttyS0 loglevel=5 panic=-1 edd=off rdinit=/init rcupdate.rcu_cpu_stall_timeout=60 watchdog_thresh=30 slub_debug=${VM_SLUB_DEBUG:-FZP} no_timer_check"
 	-fsdev "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap"
 	-device "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot"
 	-fsdev "local,id=results,path=$out,security_model=none"
