@@ -71,11 +71,11 @@ proxy() {
 # the compare threads (xt_PMYCOLO's pool), in clock ticks.
 cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 worker_ticks() {
-	local pid sum=0
+	local pid ticks=0
 	for pid in $(pgrep -x 'colo_pmy/w[0-9]+'); do
-		sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+		ticks=$((ticks + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
 	done
-	echo "$sum"
+	echo "$ticks"
 }
 
 # bulk [HOOK]: MB/s of one download of the file; also sets bulk_cpu and
