@@ -9,7 +9,7 @@
 # flow older than its instance is left alone, and a two-phase checkpoint
 # zeroes at its begin, undone by a failover before its commit.
 source "$(dirname "$0")/lib/guest.sh"
-TOPO_FILE_MB=4
+TOPO_FILE_MB=2
 source "$(dirname "$0")/lib/topology.sh"
 
 require_cmd tcpdump socat tc python3 openssl iptables ip6tables conntrack
