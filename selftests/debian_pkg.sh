@@ -125,13 +125,16 @@ check "iptables lists PMYCOLO's options from $xtlibdir" \
 
 # --- colo-proxy-setup and an iptables -j PMYCOLO rule ----------------------
 # A primary host's NIC in a namespace: the VM's port vif and the forward
-# link eth1. colo-proxy-setup loads xt_PMYCOLO itself, with sec_dev.
+# link eth1, and eth2 for a second instance's rule (a forward device
+# carries one instance's SVM output). colo-proxy-setup loads xt_PMYCOLO
+# itself, with sec_dev.
 modprobe -r xt_PMYCOLO
 mkns pri
 if ! { ip -n "$pri" link add vif type veth peer name vifp &&
 	ip -n "$pri" link add eth1 type veth peer name eth1p &&
+	ip -n "$pri" link add eth2 type veth peer name eth2p &&
 	ip -n "$pri" link set vif up && ip -n "$pri" link set eth1 up; }; then
-	fail "make the devices vif and eth1"
+	fail "make the devices vif, eth1 and eth2"
 fi
 setup_env=(vifname=vif forwarddev=eth1 mode=primary index=1)
 if out=$(ip netns exec "$pri" env "${setup_env[@]}" colo-proxy-setup setup 2>&1); then
@@ -143,7 +146,7 @@ check "xt_PMYCOLO loaded with sec_dev=eth1" \
 	'[[ $(cat /sys/module/xt_PMYCOLO/parameters/sec_dev 2>/dev/null) == eth1 ]]'
 check "iptables-save prints the PMYCOLO rule through the installed extension" \
 	'ip netns exec "$pri" iptables-save -t mangle | grep -q -- "-m physdev --physdev-in vif -j PMYCOLO --index 1"'
-rule=(PREROUTING -i vif -j PMYCOLO --index 2 --forward-dev eth1)
+rule=(PREROUTING -i vif -j PMYCOLO --index 2 --forward-dev eth2)
 if out=$(ip netns exec "$pri" iptables -t mangle -A "${rule[@]}" 2>&1) &&
 	out=$(ip netns exec "$pri" iptables -t mangle -D "${rule[@]}" 2>&1); then
 	pass "iptables -A, -D ${rule[*]}"
