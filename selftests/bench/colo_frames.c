@@ -488,11 +488,17 @@ static void build_flows(struct side *s, bool client)
 	s->n = n;
 }
 
-/* wait until at most window of the first sent counted frames are still out */
+/*
+ * wait until at most window of the first sent counted frames are still out.
+ * The sink counts every frame its device receives: a stray one (a link
+ * coming up) can put it past sent, which must not read as 2^64 frames out.
+ */
 static bool wait_window(struct sink *k, uint64_t out0, uint64_t sent, uint64_t window,
 			double deadline)
 {
-	while (sent - (read_sink(k) - out0) > window) {
+	uint64_t out;
+
+	while ((out = read_sink(k) - out0) < sent && sent - out > window) {
 		if (now() > deadline)
 			return false;
 		usleep(100);
