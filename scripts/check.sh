@@ -13,8 +13,8 @@
 #                 DKMS build under TCG takes minutes of it)
 #   KSFT_TIMEOUT  one selftest, seconds (default 300)
 #   TESTS         selftests to run (default: all)
-#   COLO_DEB_TEST 1 runs debian_pkg.sh too (DKMS under TCG: 15 minutes or
-#                 more, so it is skipped unless asked for)
+#   COLO_DEB_TEST 1 runs debian_pkg.sh too (DKMS under TCG: 7 minutes on
+#                 an idle host, so it is skipped unless asked for)
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1

@@ -490,8 +490,8 @@ static void build_flows(struct side *s, bool client)
 
 /*
  * wait until at most window of the first sent counted frames are still out.
- * The sink counts every frame its device receives: a stray one (a link
- * coming up) can put it past sent, which must not read as 2^64 frames out.
+ * The sink counts every frame its device receives: a stray one can put
+ * its count past sent, and the unsigned difference must not wrap.
  */
 static bool wait_window(struct sink *k, uint64_t out0, uint64_t sent, uint64_t window,
 			double deadline)
