@@ -7,7 +7,7 @@
  * pmycolo_net.c	per-netns hooks: the hold hook and the capture of
  *			the SVM's output on the forward device
  * The engine (pmycolo_engine.h lists its files) and its helpers:
- * pmycolo_flow.c	per-instance flow table: lookup, limit, idle expiry
+ * pmycolo_flow.c	per-shard flow table: lookup, limit, idle expiry
  * pmycolo_parse.c	flow key and comparator view of an IP packet
  * pmycolo_defrag.c	reassembly of the SVM's IP fragments
  * pmycolo_neigh.c	the SVM's link plumbing: dropped, but its neighbour
@@ -50,7 +50,7 @@ struct pmycolo_pkt {
 	struct nf_queue_entry	entry;	/* PVM: all of it; SVM: ->skb, ->list */
 	struct colo_cmp_pkt	cmp;	/* cmp.data points back here */
 	struct rb_node		order;	/* TCP: in its flow's queue index */
-	struct list_head	age;	/* pmycolo_inst.age[side], oldest first */
+	struct list_head	age;	/* pmycolo_shard.age[side], oldest first */
 	struct pmycolo_flow	*flow;
 	unsigned long		held_at;	/* jiffies */
 	u32			data_off;	/* compared bytes start here */

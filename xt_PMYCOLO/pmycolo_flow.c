@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The primary's flow table: the kernel's rhashtable keyed by the VM's output
- * tuple (lookups stay O(1) as it grows and shrinks), bounded by the
- * instance's flow limit. Every flow is on one of two lists, so nothing ever
+ * tuple (lookups stay O(1) as it grows and shrinks), one per shard of an
+ * instance, bounded by the room the instance's flow limit leaves it. Every
+ * flow is on one of two lists, so nothing ever
  * walks the whole table:
  *
  *   busy	flows holding packets. Their number is bounded by the packets
@@ -49,7 +50,7 @@ void pmycolo_flows_destroy(struct pmycolo_flows *ft)
 		kfree(flow);
 	INIT_LIST_HEAD(&ft->busy);
 	INIT_LIST_HEAD(&ft->idle);
-	ft->count = 0;
+	WRITE_ONCE(ft->count, 0);
 	rhashtable_destroy(&ft->table);
 }
 
@@ -65,8 +66,8 @@ void pmycolo_flow_free(struct pmycolo_flows *ft, struct pmycolo_flow *flow)
 	list_del(&flow->lru);
 	list_del(&flow->ready);
 	list_del(&flow->stuck);
-	ft->count--;
-	/* Lookups run under the instance lock; the table's own work, RCU. */
+	WRITE_ONCE(ft->count, ft->count - 1);
+	/* Lookups run under the shard's lock; the table's own work, RCU. */
 	kfree_rcu(flow, rcu);
 }
 
@@ -107,7 +108,7 @@ struct pmycolo_flow *pmycolo_flow_new(struct pmycolo_flows *ft,
 		return ERR_PTR(err);
 	}
 	list_add_tail(&flow->lru, &ft->idle);
-	ft->count++;
+	WRITE_ONCE(ft->count, ft->count + 1);
 	return flow;
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The primary's flow table (pmycolo_flow.c): one per primary instance, every
- * function called under the instance's spinlock (bottom halves off).
+ * The primary's flow table (pmycolo_flow.c): one per shard of a primary
+ * instance, every function called under the shard's spinlock (bottom halves
+ * off). Only count is read without it, by the instance's other shards.
  */
 #ifndef _PMYCOLO_FLOW_H
 #define _PMYCOLO_FLOW_H
@@ -20,8 +21,8 @@
 struct pmycolo_flow {
 	struct rhash_head	node;		/* pmycolo_flows.table */
 	struct list_head	lru;		/* pmycolo_flows.busy or .idle */
-	struct list_head	ready;		/* pmycolo_inst.ready, if news */
-	/* pmycolo_inst.stuck: waiting inside a GSO head (pmycolo_split.c) */
+	struct list_head	ready;		/* pmycolo_shard.ready, if news */
+	/* pmycolo_shard.stuck: waiting inside a GSO head (pmycolo_split.c) */
 	struct list_head	stuck;
 	struct pmycolo_key	key;
 	struct list_head	queue[2];	/* enum colo_cmp_side */

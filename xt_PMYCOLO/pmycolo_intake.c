@@ -64,38 +64,27 @@ static void pmycolo_warn_flows(const struct colo_instance *inst)
 }
 
 /*
- * The flow of a packet of @side, or an error: -ENOSPC at the flow limit,
- * -EAGAIN for an SVM packet that opens no flow. Under pi->lock; *@ev is
- * filled when the limit asks for a checkpoint.
+ * A new flow for a packet of @side, or ERR_PTR(-ENOSPC) at the flow limit.
+ * Under sh->lock; *@ev is filled when the limit asks for a checkpoint.
  */
-static struct pmycolo_flow *pmycolo_flow_get(struct pmycolo_inst *pi,
-					     const struct pmycolo_key *key,
-					     const struct pmycolo_pkt *pkt,
-					     enum colo_cmp_side side,
-					     struct colo_event *ev, bool *ask)
+static struct pmycolo_flow *pmycolo_flow_make(struct pmycolo_shard *sh,
+					      const struct pmycolo_key *key,
+					      enum colo_cmp_side side,
+					      struct colo_event *ev, bool *ask)
 {
-	u32 limit = READ_ONCE(pi->inst->flow_limit);
+	u32 limit = READ_ONCE(sh->pi->inst->flow_limit);
+	struct pmycolo_flows *ft = &sh->flows;
 	struct pmycolo_flow *flow;
 	bool evicted;
 
-	flow = pmycolo_flow_lookup(&pi->flows, key);
-	if (flow) {
-		pmycolo_flow_sync(&pi->flows, flow);
-		if (side == COLO_CMP_PVM)
-			flow->svm_only = false;
-		return flow;
-	}
-	if (side == COLO_CMP_SVM) {
-		if (!pmycolo_svm_opens(key, pkt))
-			return ERR_PTR(-EAGAIN);
-	}
 	/*
 	 * Either side's output may come first: both may take the place of an
 	 * idle flow, but only the PVM's go past the limit.
 	 */
-	flow = pmycolo_flow_new(&pi->flows, key, limit, true, &evicted);
+	flow = pmycolo_flow_new(ft, key, pmycolo_flow_room(sh, limit), true,
+				&evicted);
 	if (evicted)
-		colo_stat_inc(pi->inst, NFCOLO_STATS_FLOWS_EVICTED);
+		colo_stat_inc(sh->pi->inst, NFCOLO_STATS_FLOWS_EVICTED);
 	if (side == COLO_CMP_SVM && !IS_ERR(flow))
 		flow->svm_only = true;
 	if (side == COLO_CMP_SVM || PTR_ERR_OR_ZERO(flow) != -ENOSPC)
@@ -113,10 +102,46 @@ static struct pmycolo_flow *pmycolo_flow_get(struct pmycolo_inst *pi,
 	ev->peer_addr = key->peer;
 	ev->vm_port = ntohs(key->vm_port);
 	ev->peer_port = ntohs(key->peer_port);
-	flow = pmycolo_flow_new(&pi->flows, key, limit + PMYCOLO_FLOW_HEADROOM,
+	flow = pmycolo_flow_new(ft, key,
+				pmycolo_flow_room(sh, limit +
+						  PMYCOLO_FLOW_HEADROOM),
 				false, &evicted);
 	if (PTR_ERR_OR_ZERO(flow) == -ENOSPC)
-		pmycolo_warn_flows(pi->inst);
+		pmycolo_warn_flows(sh->pi->inst);
+	return flow;
+}
+
+/*
+ * The flow of a packet of @side, or an error: -ENOSPC at the flow limit,
+ * -EAGAIN for an SVM packet that opens no flow. Under sh->lock; *@ev is
+ * filled when the limit asks for a checkpoint.
+ */
+static struct pmycolo_flow *pmycolo_flow_get(struct pmycolo_shard *sh,
+					     const struct pmycolo_key *key,
+					     const struct pmycolo_pkt *pkt,
+					     enum colo_cmp_side side,
+					     struct colo_event *ev, bool *ask)
+{
+	struct pmycolo_inst *pi = sh->pi;
+	struct pmycolo_flow *flow;
+
+	flow = pmycolo_flow_lookup(&sh->flows, key);
+	if (flow) {
+		pmycolo_flow_sync(&sh->flows, flow);
+		if (side == COLO_CMP_PVM)
+			flow->svm_only = false;
+		return flow;
+	}
+	if (side == COLO_CMP_SVM) {
+		if (!pmycolo_svm_opens(key, pkt))
+			return ERR_PTR(-EAGAIN);
+	}
+	if (pi->n_shards == 1)
+		return pmycolo_flow_make(sh, key, side, ev, ask);
+	/* One shard at a time: each counts the flows the others made. */
+	spin_lock(&pi->new_flow_lock);
+	flow = pmycolo_flow_make(sh, key, side, ev, ask);
+	spin_unlock(&pi->new_flow_lock);
 	return flow;
 }
 
@@ -130,25 +155,28 @@ static int pmycolo_enqueue(struct pmycolo_inst *pi,
 			   const struct pmycolo_key *key,
 			   struct pmycolo_pkt *pkt, enum colo_cmp_side side)
 {
+	struct pmycolo_shard *sh = pmycolo_shard_of(pi, key);
 	u32 limit = READ_ONCE(pi->inst->queue_limit);
 	bool wake = false, ask = false;
 	struct pmycolo_flow *flow;
 	struct colo_event ev;
+	unsigned int held;
 	int err;
 
-	spin_lock_bh(&pi->lock);
-	if (pi->dead || READ_ONCE(pi->inst->state) != NFCOLO_STATE_ACTIVE) {
-		spin_unlock_bh(&pi->lock);
+	spin_lock_bh(&sh->lock);
+	if (sh->dead || READ_ONCE(pi->inst->state) != NFCOLO_STATE_ACTIVE) {
+		spin_unlock_bh(&sh->lock);
 		return -ESHUTDOWN;
 	}
-	if (pi->held[side] >= limit + PMYCOLO_HEADROOM) {
-		spin_unlock_bh(&pi->lock);
+	held = pmycolo_held(pi, side);
+	if (held >= limit + PMYCOLO_HEADROOM) {
+		spin_unlock_bh(&sh->lock);
 		return -ENOBUFS;
 	}
-	flow = pmycolo_flow_get(pi, key, pkt, side, &ev, &ask);
+	flow = pmycolo_flow_get(sh, key, pkt, side, &ev, &ask);
 	if (IS_ERR(flow)) {
 		err = PTR_ERR(flow);
-		spin_unlock_bh(&pi->lock);
+		spin_unlock_bh(&sh->lock);
 		if (ask)
 			pmycolo_request(pi, &ev);
 		if (err != -EAGAIN && err != -ENOSPC)
@@ -171,38 +199,38 @@ static int pmycolo_enqueue(struct pmycolo_inst *pi,
 	pkt->in_checkpoint = side == COLO_CMP_SVM &&
 			     test_bit(COLO_INST_CHECKPOINT_BEGUN, &pi->inst->flags);
 	pmycolo_flow_queue(flow, side, pkt);
-	pmycolo_flow_touch(&pi->flows, flow, true);
+	pmycolo_flow_touch(&sh->flows, flow, true);
 	pkt->held_at = jiffies;
-	list_add_tail(&pkt->age, &pi->age[side]);
-	pi->held[side]++;
+	list_add_tail(&pkt->age, &sh->age[side]);
+	pmycolo_held_add(sh, side, 1);
 	if (list_empty(&flow->ready)) {
-		wake = list_empty(&pi->ready);
-		list_add_tail(&flow->ready, &pi->ready);
+		wake = list_empty(&sh->ready);
+		list_add_tail(&flow->ready, &sh->ready);
 	}
-	if (pi->held[side] >= limit && !ask) {
+	if (held + 1 >= limit && !ask) {
 		ask = true;
 		pmycolo_event(&ev, NFCOLO_REASON_QUEUE_FULL, flow);
 	}
 	pmycolo_gauges(pi);
-	spin_unlock_bh(&pi->lock);
+	spin_unlock_bh(&sh->lock);
 
 	if (wake)
-		pmycolo_pool_wake(pi);
+		pmycolo_pool_wake(sh);
 	if (ask)
 		pmycolo_request(pi, &ev);
 	return 0;
 
 noted:
-	pmycolo_flow_touch(&pi->flows, flow, false);
+	pmycolo_flow_touch(&sh->flows, flow, false);
 	if (list_empty(&flow->ready) && !list_empty(&flow->queue[COLO_CMP_PVM])) {
 		/* A PVM packet may have been waiting for this ack. */
-		wake = list_empty(&pi->ready);
-		list_add_tail(&flow->ready, &pi->ready);
+		wake = list_empty(&sh->ready);
+		list_add_tail(&flow->ready, &sh->ready);
 	}
 	pmycolo_gauges(pi);
-	spin_unlock_bh(&pi->lock);
+	spin_unlock_bh(&sh->lock);
 	if (wake)
-		pmycolo_pool_wake(pi);
+		pmycolo_pool_wake(sh);
 	if (ask)
 		pmycolo_request(pi, &ev);
 free_svm:

@@ -64,39 +64,49 @@ void pmycolo_free_list(struct pmycolo_inst *pi, struct list_head *freeq,
 }
 
 /*
- * Take every held packet off the queues; forget what was compared (every
- * flow catches up with the new epoch when next looked at) and any
- * checkpoint still wanted.
+ * Take every held packet of @sh off the queues; forget what was compared
+ * (every flow catches up with the new epoch when next looked at).
  */
-void pmycolo_flush(struct pmycolo_inst *pi, bool drop)
+void pmycolo_shard_flush(struct pmycolo_shard *sh, bool drop)
 {
 	struct pmycolo_flow *flow, *tmp;
 	LIST_HEAD(release);
 	LIST_HEAD(freeq);
 
-	mutex_lock(&pi->release_mutex);
-	spin_lock_bh(&pi->lock);
-	list_for_each_entry_safe(flow, tmp, &pi->flows.busy, lru) {
+	mutex_lock(&sh->release_mutex);
+	spin_lock_bh(&sh->lock);
+	list_for_each_entry_safe(flow, tmp, &sh->flows.busy, lru) {
 		pmycolo_flow_splice(flow, COLO_CMP_PVM, &release);
 		pmycolo_flow_splice(flow, COLO_CMP_SVM, &freeq);
 		flow->mark = (struct colo_cmp_mark){};
-		pmycolo_flow_settle(&pi->flows, flow);
+		pmycolo_flow_settle(&sh->flows, flow);
 	}
-	pi->flows.epoch++;
-	pi->want = false;
-	pi->begun = false;
-	INIT_LIST_HEAD(&pi->age[COLO_CMP_PVM]);
-	INIT_LIST_HEAD(&pi->age[COLO_CMP_SVM]);
-	INIT_LIST_HEAD(&pi->age_marked[COLO_CMP_PVM]);
-	INIT_LIST_HEAD(&pi->age_marked[COLO_CMP_SVM]);
-	pi->held[COLO_CMP_PVM] = 0;
-	pi->held[COLO_CMP_SVM] = 0;
-	pmycolo_gauges(pi);
-	spin_unlock_bh(&pi->lock);
+	sh->flows.epoch++;
+	sh->begun = false;
+	INIT_LIST_HEAD(&sh->age[COLO_CMP_PVM]);
+	INIT_LIST_HEAD(&sh->age[COLO_CMP_SVM]);
+	INIT_LIST_HEAD(&sh->age_marked[COLO_CMP_PVM]);
+	INIT_LIST_HEAD(&sh->age_marked[COLO_CMP_SVM]);
+	WRITE_ONCE(sh->held[COLO_CMP_PVM], 0);
+	WRITE_ONCE(sh->held[COLO_CMP_SVM], 0);
+	pmycolo_gauges(sh->pi);
+	spin_unlock_bh(&sh->lock);
 
-	pmycolo_release_list(pi, &release, drop);
-	pmycolo_free_list(pi, &freeq, false);
-	mutex_unlock(&pi->release_mutex);
+	pmycolo_release_list(sh->pi, &release, drop);
+	pmycolo_free_list(sh->pi, &freeq, false);
+	mutex_unlock(&sh->release_mutex);
+}
+
+/* Flush every shard, and forget any checkpoint still wanted. */
+void pmycolo_flush(struct pmycolo_inst *pi, bool drop)
+{
+	u32 i;
+
+	for (i = 0; i < pi->n_shards; i++)
+		pmycolo_shard_flush(pi->shard[i], drop);
+	spin_lock_bh(&pi->want_lock);
+	pi->want = false;
+	spin_unlock_bh(&pi->want_lock);
 }
 
 static bool pmycolo_entry_uses_dev(const struct nf_queue_entry *entry,
@@ -117,18 +127,18 @@ static bool pmycolo_entry_uses_dev(const struct nf_queue_entry *entry,
  * SVM's that came in through it (the forward device: they hold no
  * reference to it).
  */
-void pmycolo_inst_drop_dev(struct pmycolo_inst *pi,
-			   const struct net_device *dev)
+static void pmycolo_shard_drop_dev(struct pmycolo_shard *sh,
+				   const struct net_device *dev)
 {
-	struct list_head *lists[] = { pi->age, pi->age_marked };
+	struct list_head *lists[] = { sh->age, sh->age_marked };
 	struct pmycolo_pkt *pkt, *tmp;
 	LIST_HEAD(release);
 	LIST_HEAD(freeq);
 	unsigned int i;
 	int side;
 
-	mutex_lock(&pi->release_mutex);
-	spin_lock_bh(&pi->lock);
+	mutex_lock(&sh->release_mutex);
+	spin_lock_bh(&sh->lock);
 	for (i = 0; i < ARRAY_SIZE(lists) * 2; i++) {
 		side = i % 2;
 		list_for_each_entry_safe(pkt, tmp, &lists[i / 2][side], age) {
@@ -144,13 +154,22 @@ void pmycolo_inst_drop_dev(struct pmycolo_inst *pi,
 			list_del(&pkt->age);
 			list_add_tail(&pkt->entry.list, side == COLO_CMP_PVM ?
 				      &release : &freeq);
-			pi->held[side]--;
-			pmycolo_flow_settle(&pi->flows, flow);
+			pmycolo_held_add(sh, side, -1);
+			pmycolo_flow_settle(&sh->flows, flow);
 		}
 	}
-	pmycolo_gauges(pi);
-	spin_unlock_bh(&pi->lock);
-	pmycolo_release_list(pi, &release, true);
-	pmycolo_free_list(pi, &freeq, false);
-	mutex_unlock(&pi->release_mutex);
+	pmycolo_gauges(sh->pi);
+	spin_unlock_bh(&sh->lock);
+	pmycolo_release_list(sh->pi, &release, true);
+	pmycolo_free_list(sh->pi, &freeq, false);
+	mutex_unlock(&sh->release_mutex);
+}
+
+void pmycolo_inst_drop_dev(struct pmycolo_inst *pi,
+			   const struct net_device *dev)
+{
+	u32 i;
+
+	for (i = 0; i < pi->n_shards; i++)
+		pmycolo_shard_drop_dev(pi->shard[i], dev);
 }

@@ -32,7 +32,7 @@ void pmycolo_request(struct pmycolo_inst *pi, const struct colo_event *ev)
 
 	if (asked)
 		trace_colo_checkpoint_request(pi->inst->index, ev);
-	spin_lock_bh(&pi->lock);
+	spin_lock_bh(&pi->want_lock);
 	if (asked) {
 		pi->want = false;
 	} else if (!pi->want &&
@@ -40,7 +40,7 @@ void pmycolo_request(struct pmycolo_inst *pi, const struct colo_event *ev)
 		pi->want = true;
 		pi->want_ev = *ev;
 	}
-	spin_unlock_bh(&pi->lock);
+	spin_unlock_bh(&pi->want_lock);
 }
 
 /* Every tick: ask again for a checkpoint still wanted. */
@@ -49,12 +49,12 @@ void pmycolo_request_again(struct pmycolo_inst *pi)
 	struct colo_event ev;
 	bool again;
 
-	spin_lock_bh(&pi->lock);
+	spin_lock_bh(&pi->want_lock);
 	again = pi->want &&
 		!test_bit(COLO_INST_CHECKPOINT_PENDING, &pi->inst->flags);
 	if (again)
 		ev = pi->want_ev;
-	spin_unlock_bh(&pi->lock);
+	spin_unlock_bh(&pi->want_lock);
 	if (again)
 		pmycolo_request(pi, &ev);
 }

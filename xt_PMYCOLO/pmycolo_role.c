@@ -10,27 +10,10 @@
 static int pmycolo_attach(struct colo_instance *inst)
 {
 	struct pmycolo_inst *pi;
-	int err;
 
-	/* Charged to the memory cgroup of whoever creates the instance. */
-	pi = kzalloc(sizeof(*pi), GFP_KERNEL_ACCOUNT);
+	pi = pmycolo_inst_alloc(inst, pmycolo_pool_shards());
 	if (!pi)
 		return -ENOMEM;
-	pi->inst = inst;
-	pi->net = colo_instance_net(inst);
-	spin_lock_init(&pi->lock);
-	mutex_init(&pi->release_mutex);
-	INIT_LIST_HEAD(&pi->age[COLO_CMP_PVM]);
-	INIT_LIST_HEAD(&pi->age[COLO_CMP_SVM]);
-	INIT_LIST_HEAD(&pi->age_marked[COLO_CMP_PVM]);
-	INIT_LIST_HEAD(&pi->age_marked[COLO_CMP_SVM]);
-	INIT_LIST_HEAD(&pi->ready);
-	INIT_LIST_HEAD(&pi->stuck);
-	err = pmycolo_flows_init(&pi->flows);
-	if (err) {
-		kfree(pi);
-		return err;
-	}
 	/* No thread of its own: an instance costs no task to create. */
 	pmycolo_pool_join(pi);
 	inst->role_data = pi;
@@ -41,26 +24,30 @@ static int pmycolo_attach(struct colo_instance *inst)
 /*
  * No grace period is waited for here (a namespace going away detaches many
  * instances under the core's mutex): a packet path that still sees the
- * role finds it dead under the lock and never touches a flow; the memory
- * it may still read is freed after a grace period. inst->role_data keeps
- * pointing here for those readers until a new role data replaces it.
+ * role finds its shard dead under the lock and never touches a flow; the
+ * memory it may still read is freed after a grace period. inst->role_data
+ * keeps pointing here for those readers until a new role data replaces it.
  */
 static void pmycolo_detach(struct colo_instance *inst)
 {
 	struct pmycolo_inst *pi = inst->role_data;
+	u32 i;
 
-	spin_lock_bh(&pi->lock);
-	pi->dead = true;
-	spin_unlock_bh(&pi->lock);
+	for (i = 0; i < pi->n_shards; i++) {
+		struct pmycolo_shard *sh = pi->shard[i];
+
+		spin_lock_bh(&sh->lock);
+		sh->dead = true;
+		spin_unlock_bh(&sh->lock);
+	}
 	pmycolo_pool_leave(pi);
 	/* Held PVM packets go on, unless their namespace is going away. */
 	pmycolo_flush(pi, !check_net(pi->net));
 	pmycolo_inst_unlink(pi);
-	pmycolo_flows_destroy(&pi->flows);
 	colo_gauge_set(inst, COLO_GAUGE_PVM_QUEUE, 0);
 	colo_gauge_set(inst, COLO_GAUGE_SVM_QUEUE, 0);
 	colo_gauge_set(inst, COLO_GAUGE_FLOWS, 0);
-	kfree_rcu(pi, rcu);
+	pmycolo_inst_free(pi);
 }
 
 /*
@@ -69,15 +56,14 @@ static void pmycolo_detach(struct colo_instance *inst)
  * A second begin before the commit marks what came since too: the mark
  * moves to the later snapshot. Only flows holding packets are walked.
  */
-static void pmycolo_checkpoint_begin(struct colo_instance *inst)
+static void pmycolo_shard_begin(struct pmycolo_shard *sh)
 {
-	struct pmycolo_inst *pi = inst->role_data;
 	struct pmycolo_flow *flow;
 	struct pmycolo_pkt *pkt;
 	int side;
 
-	spin_lock_bh(&pi->lock);
-	list_for_each_entry(flow, &pi->flows.busy, lru) {
+	spin_lock_bh(&sh->lock);
+	list_for_each_entry(flow, &sh->flows.busy, lru) {
 		u32 marked[2] = {};
 
 		for (side = COLO_CMP_PVM; side <= COLO_CMP_SVM; side++) {
@@ -91,11 +77,22 @@ static void pmycolo_checkpoint_begin(struct colo_instance *inst)
 		colo_cmp_mark_take(&flow->mark, &flow->tcp, marked);
 	}
 	for (side = COLO_CMP_PVM; side <= COLO_CMP_SVM; side++)
-		list_splice_tail_init(&pi->age[side], &pi->age_marked[side]);
-	pi->begun = true;
+		list_splice_tail_init(&sh->age[side], &sh->age_marked[side]);
+	sh->begun = true;
+	spin_unlock_bh(&sh->lock);
+}
+
+static void pmycolo_checkpoint_begin(struct colo_instance *inst)
+{
+	struct pmycolo_inst *pi = inst->role_data;
+	u32 i;
+
+	for (i = 0; i < pi->n_shards; i++)
+		pmycolo_shard_begin(pi->shard[i]);
 	/* The checkpoint under way is the one a request still wanted. */
+	spin_lock_bh(&pi->want_lock);
 	pi->want = false;
-	spin_unlock_bh(&pi->lock);
+	spin_unlock_bh(&pi->want_lock);
 }
 
 /*
@@ -104,7 +101,7 @@ static void pmycolo_checkpoint_begin(struct colo_instance *inst)
  * under the lock, so none goes twice. Each flow that had marked packets
  * compares afresh; what it holds beyond the mark is compared now.
  */
-static void pmycolo_commit(struct pmycolo_inst *pi)
+static void pmycolo_shard_commit(struct pmycolo_shard *sh)
 {
 	struct pmycolo_flow *flow, *tmp;
 	struct pmycolo_pkt *pkt, *ptmp;
@@ -113,9 +110,9 @@ static void pmycolo_commit(struct pmycolo_inst *pi)
 	bool wake = false;
 	int side;
 
-	mutex_lock(&pi->release_mutex);
-	spin_lock_bh(&pi->lock);
-	list_for_each_entry_safe(flow, tmp, &pi->flows.busy, lru) {
+	mutex_lock(&sh->release_mutex);
+	spin_lock_bh(&sh->lock);
+	list_for_each_entry_safe(flow, tmp, &sh->flows.busy, lru) {
 		if (!colo_cmp_mark_pending(&flow->mark))
 			continue;
 		for (side = COLO_CMP_PVM; side <= COLO_CMP_SVM; side++) {
@@ -128,46 +125,52 @@ static void pmycolo_commit(struct pmycolo_inst *pi)
 				list_add_tail(&pkt->entry.list,
 					      side == COLO_CMP_PVM ?
 					      &release : &freeq);
-				pi->held[side]--;
+				pmycolo_held_add(sh, side, -1);
 			}
 		}
 		colo_cmp_mark_commit(&flow->mark, &flow->tcp);
 		flow->diverged = false;
-		if (pmycolo_flow_settle(&pi->flows, flow) ||
+		if (pmycolo_flow_settle(&sh->flows, flow) ||
 		    !list_empty(&flow->ready))
 			continue;
 		if (!list_empty(&flow->queue[COLO_CMP_PVM]) ||
 		    !list_empty(&flow->queue[COLO_CMP_SVM])) {
-			wake |= list_empty(&pi->ready);
-			list_add_tail(&flow->ready, &pi->ready);
+			wake |= list_empty(&sh->ready);
+			list_add_tail(&flow->ready, &sh->ready);
 		}
 	}
-	WARN_ON_ONCE(!list_empty(&pi->age_marked[COLO_CMP_PVM]) ||
-		     !list_empty(&pi->age_marked[COLO_CMP_SVM]));
-	pi->begun = false;
-	pmycolo_gauges(pi);
-	spin_unlock_bh(&pi->lock);
+	WARN_ON_ONCE(!list_empty(&sh->age_marked[COLO_CMP_PVM]) ||
+		     !list_empty(&sh->age_marked[COLO_CMP_SVM]));
+	sh->begun = false;
+	pmycolo_gauges(sh->pi);
+	spin_unlock_bh(&sh->lock);
 
-	pmycolo_release_list(pi, &release, false);
-	pmycolo_free_list(pi, &freeq, false);
-	mutex_unlock(&pi->release_mutex);
+	pmycolo_release_list(sh->pi, &release, false);
+	pmycolo_free_list(sh->pi, &freeq, false);
+	mutex_unlock(&sh->release_mutex);
 	if (wake)
-		pmycolo_pool_wake(pi);
+		pmycolo_pool_wake(sh);
 }
 
-/* After a begin, the commit; alone (Xen libxl), release everything. */
+/*
+ * After a begin, the commit; alone (Xen libxl), release everything. A begin
+ * marks every shard, under the core's mutex as this is: the first says.
+ */
 static void pmycolo_checkpoint(struct colo_instance *inst)
 {
 	struct pmycolo_inst *pi = inst->role_data;
 	bool begun;
+	u32 i;
 
-	spin_lock_bh(&pi->lock);
-	begun = pi->begun;
-	spin_unlock_bh(&pi->lock);
-	if (begun)
-		pmycolo_commit(pi);
-	else
+	spin_lock_bh(&pi->shard[0]->lock);
+	begun = pi->shard[0]->begun;
+	spin_unlock_bh(&pi->shard[0]->lock);
+	if (!begun) {
 		pmycolo_flush(pi, false);
+		return;
+	}
+	for (i = 0; i < pi->n_shards; i++)
+		pmycolo_shard_commit(pi->shard[i]);
 }
 
 static void pmycolo_failover(struct colo_instance *inst)

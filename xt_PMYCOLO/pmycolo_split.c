@@ -113,9 +113,10 @@ fail:
 	return -ENOMEM;
 }
 
-int pmycolo_split(struct pmycolo_inst *pi, struct pmycolo_pkt *p)
+int pmycolo_split(struct pmycolo_shard *sh, struct pmycolo_pkt *p)
 {
 	const netdev_features_t keep = NETIF_F_SG | NETIF_F_HW_CSUM;
+	struct pmycolo_inst *pi = sh->pi;
 	u32 limit = READ_ONCE(pi->inst->queue_limit);
 	struct sk_buff *skb = p->entry.skb, *segs, *first;
 	struct list_head *age = &p->age;
@@ -128,9 +129,9 @@ int pmycolo_split(struct pmycolo_inst *pi, struct pmycolo_pkt *p)
 	int err;
 	u32 n;
 
-	lockdep_assert_held(&pi->lock);
+	lockdep_assert_held(&sh->lock);
 	n = DIV_ROUND_UP(p->cmp.len, skb_shinfo(skb)->gso_size ?: 1);
-	if (pi->held[COLO_CMP_PVM] + n > limit)
+	if (pmycolo_held(pi, COLO_CMP_PVM) + n > limit)
 		return -ENOBUFS;
 	/* Segments of an unconfirmed entry would race to confirm it. */
 	ct = nf_ct_get(skb, &ctinfo);
@@ -171,7 +172,7 @@ int pmycolo_split(struct pmycolo_inst *pi, struct pmycolo_pkt *p)
 		/* As old as the super-packet: right after it, in order. */
 		list_add(&pkt->age, age);
 		age = &pkt->age;
-		pi->held[COLO_CMP_PVM]++;
+		pmycolo_held_add(sh, COLO_CMP_PVM, 1);
 	}
 	pmycolo_gauges(pi);
 	colo_stat_inc(pi->inst, NFCOLO_STATS_PVM_PKTS_SPLIT);

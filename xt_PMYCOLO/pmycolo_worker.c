@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The work of a primary instance, done by its worker in the pool
+ * The work of a primary instance's shard, done by its worker in the pool
  * (pmycolo_pool.c): compare the flows with news and release what matched,
  * and every tick ask for the checkpoints that late packets need, cut the
  * GSO packets the SVM cannot finish (pmycolo_split.c) and forget idle
@@ -35,7 +35,7 @@ struct pmycolo_batch {
 	struct colo_event	ev;
 };
 
-static void pmycolo_pop(struct pmycolo_inst *pi, struct pmycolo_pkt *pkt,
+static void pmycolo_pop(struct pmycolo_shard *sh, struct pmycolo_pkt *pkt,
 			enum colo_cmp_side side, struct pmycolo_batch *b)
 {
 	pmycolo_flow_unqueue(pkt->flow, side, pkt);
@@ -44,7 +44,7 @@ static void pmycolo_pop(struct pmycolo_inst *pi, struct pmycolo_pkt *pkt,
 	list_del(&pkt->age);
 	list_add_tail(&pkt->entry.list,
 		      side == COLO_CMP_PVM ? &b->release : &b->freeq);
-	pi->held[side]--;
+	pmycolo_held_add(sh, side, -1);
 }
 
 /*
@@ -68,29 +68,29 @@ static struct pmycolo_pkt *pmycolo_head_visible(struct pmycolo_flow *flow,
  * noted, and split by the first tick that finds it still so a whole tick
  * later. True when @p was split.
  */
-static bool pmycolo_stuck(struct pmycolo_inst *pi, struct pmycolo_flow *flow,
+static bool pmycolo_stuck(struct pmycolo_shard *sh, struct pmycolo_flow *flow,
 			  struct pmycolo_pkt *p)
 {
-	if (flow->split_eager && !pmycolo_split(pi, p))
+	if (flow->split_eager && !pmycolo_split(sh, p))
 		return true;
 	if (list_empty(&flow->stuck) ||
 	    flow->stuck_seq != flow->tcp.compared_seq) {
 		flow->stuck_seq = flow->tcp.compared_seq;
 		flow->stuck_since = jiffies;
-		list_move_tail(&flow->stuck, &pi->stuck);
+		list_move_tail(&flow->stuck, &sh->stuck);
 	}
 	return false;
 }
 
 /* Run the comparator over @flow's queue heads until it has to wait. */
-static void pmycolo_compare_flow(struct pmycolo_inst *pi,
+static void pmycolo_compare_flow(struct pmycolo_shard *sh,
 				 struct pmycolo_flow *flow,
 				 struct pmycolo_batch *b)
 {
 	struct colo_cmp_result res = {};
 	enum colo_cmp_action act;
 
-	pmycolo_flow_sync(&pi->flows, flow);
+	pmycolo_flow_sync(&sh->flows, flow);
 	while (!flow->diverged) {
 		struct pmycolo_pkt *p = pmycolo_head_visible(flow, COLO_CMP_PVM);
 		struct pmycolo_pkt *s = pmycolo_head_visible(flow, COLO_CMP_SVM);
@@ -106,7 +106,7 @@ static void pmycolo_compare_flow(struct pmycolo_inst *pi,
 		switch (act) {
 		case COLO_CMP_WAIT:
 			if (pmycolo_split_wanted(flow, p, s) &&
-			    pmycolo_stuck(pi, flow, p))
+			    pmycolo_stuck(sh, flow, p))
 				break;	/* compare its segments */
 			return;
 		case COLO_CMP_MISCOMPARE:
@@ -118,7 +118,7 @@ static void pmycolo_compare_flow(struct pmycolo_inst *pi,
 			 * again in the SVM's next output.
 			 */
 			if (s && s->in_checkpoint && !p->marked) {
-				pmycolo_pop(pi, s, COLO_CMP_SVM, b);
+				pmycolo_pop(sh, s, COLO_CMP_SVM, b);
 				b->stale++;
 				break;
 			}
@@ -132,37 +132,38 @@ static void pmycolo_compare_flow(struct pmycolo_inst *pi,
 			b->ev.age_ms = jiffies_to_msecs(jiffies - p->held_at);
 			/* Marked: the checkpoint under way covers it. */
 			b->miscompare = !p->marked;
-			trace_colo_miscompare(pi->inst->index, &b->ev);
+			trace_colo_miscompare(sh->pi->inst->index, &b->ev);
 			return;
 		case COLO_CMP_RELEASE_BOTH:
-			pmycolo_pop(pi, s, COLO_CMP_SVM, b);
+			pmycolo_pop(sh, s, COLO_CMP_SVM, b);
 			fallthrough;
 		case COLO_CMP_RELEASE_PVM:
 			b->compared++;
 			b->matched++;
 			b->compared_bytes += p->cmp.len;
-			pmycolo_pop(pi, p, COLO_CMP_PVM, b);
+			pmycolo_pop(sh, p, COLO_CMP_PVM, b);
 			break;
 		case COLO_CMP_DROP_SVM:
-			pmycolo_pop(pi, s, COLO_CMP_SVM, b);
+			pmycolo_pop(sh, s, COLO_CMP_SVM, b);
 			break;
 		}
 	}
 }
 
 /*
- * Compare every flow with news and release what matched, until none is left
- * or @deadline (the end of the turn, at the latest the next tick) has come:
- * neither the ticks nor the other instances wait for a busy instance to run
- * out of news. True if it stopped at @deadline: news may be left.
+ * Compare every flow of @sh with news and release what matched, until none
+ * is left or @deadline (the end of the turn, at the latest the next tick)
+ * has come: neither the ticks nor the other shards wait for a busy one to
+ * run out of news. True if it stopped at @deadline: news may be left.
  */
-bool pmycolo_compare_ready(struct pmycolo_inst *pi, unsigned long deadline)
+bool pmycolo_compare_ready(struct pmycolo_shard *sh, unsigned long deadline)
 {
+	struct pmycolo_inst *pi = sh->pi;
 	struct pmycolo_batch b;
 	struct pmycolo_flow *flow;
 	bool more = true;
 
-	mutex_lock(&pi->release_mutex);
+	mutex_lock(&sh->release_mutex);
 	for (;;) {
 		INIT_LIST_HEAD(&b.release);
 		INIT_LIST_HEAD(&b.freeq);
@@ -172,19 +173,19 @@ bool pmycolo_compare_ready(struct pmycolo_inst *pi, unsigned long deadline)
 		b.stale = 0;
 		b.miscompare = false;
 
-		spin_lock_bh(&pi->lock);
-		flow = list_first_entry_or_null(&pi->ready,
+		spin_lock_bh(&sh->lock);
+		flow = list_first_entry_or_null(&sh->ready,
 						struct pmycolo_flow, ready);
 		if (!flow) {
-			spin_unlock_bh(&pi->lock);
+			spin_unlock_bh(&sh->lock);
 			more = false;
 			break;
 		}
 		list_del_init(&flow->ready);
-		pmycolo_compare_flow(pi, flow, &b);
-		pmycolo_flow_settle(&pi->flows, flow);
+		pmycolo_compare_flow(sh, flow, &b);
+		pmycolo_flow_settle(&sh->flows, flow);
 		pmycolo_gauges(pi);
-		spin_unlock_bh(&pi->lock);
+		spin_unlock_bh(&sh->lock);
 
 		if (b.compared) {
 			colo_stat_add(pi->inst, NFCOLO_STATS_PKTS_COMPARED,
@@ -205,7 +206,7 @@ bool pmycolo_compare_ready(struct pmycolo_inst *pi, unsigned long deadline)
 		if (!time_before(jiffies, deadline))
 			break;
 	}
-	mutex_unlock(&pi->release_mutex);
+	mutex_unlock(&sh->release_mutex);
 	return more;
 }
 
@@ -219,16 +220,16 @@ unsigned long pmycolo_tick(const struct pmycolo_inst *pi)
 
 /*
  * Flows noted stuck inside a GSO packet a whole tick ago, and still stuck
- * there: split their heads, and from now on at once. Under pi->lock. True
+ * there: split their heads, and from now on at once. Under sh->lock. True
  * if a split flow made the ready list non-empty: the pool must be told.
  */
-static bool pmycolo_split_stuck(struct pmycolo_inst *pi, unsigned long tick)
+static bool pmycolo_split_stuck(struct pmycolo_shard *sh, unsigned long tick)
 {
 	struct pmycolo_flow *flow, *tmp;
 	unsigned long now = jiffies;
 	bool wake = false;
 
-	list_for_each_entry_safe(flow, tmp, &pi->stuck, stuck) {
+	list_for_each_entry_safe(flow, tmp, &sh->stuck, stuck) {
 		struct pmycolo_pkt *p = pmycolo_head_visible(flow, COLO_CMP_PVM);
 		struct pmycolo_pkt *s = pmycolo_head_visible(flow, COLO_CMP_SVM);
 
@@ -240,12 +241,12 @@ static bool pmycolo_split_stuck(struct pmycolo_inst *pi, unsigned long tick)
 		if (time_before(now, flow->stuck_since + tick))
 			continue;
 		list_del_init(&flow->stuck);
-		if (pmycolo_split(pi, p))
+		if (pmycolo_split(sh, p))
 			continue;
 		flow->split_eager = true;
 		if (list_empty(&flow->ready)) {
-			wake |= list_empty(&pi->ready);
-			list_add_tail(&flow->ready, &pi->ready);
+			wake |= list_empty(&sh->ready);
+			list_add_tail(&flow->ready, &sh->ready);
 		}
 	}
 	return wake;
@@ -258,21 +259,22 @@ static bool pmycolo_split_stuck(struct pmycolo_inst *pi, unsigned long tick)
  * order, so only the oldest is looked at; idle flows are in order of age,
  * and freed a batch per hold of the lock.
  */
-void pmycolo_scan(struct pmycolo_inst *pi)
+void pmycolo_scan(struct pmycolo_shard *sh)
 {
 	unsigned long timeout, now = jiffies, oldest = 0;
+	struct pmycolo_inst *pi = sh->pi;
 	struct pmycolo_pkt *late = NULL;
 	int side, late_side = COLO_CMP_PVM;
 	struct colo_event ev;
 	bool more, split;
 
 	timeout = msecs_to_jiffies(READ_ONCE(pi->inst->compare_timeout_ms));
-	spin_lock_bh(&pi->lock);
-	split = pmycolo_split_stuck(pi, pmycolo_tick(pi));
+	spin_lock_bh(&sh->lock);
+	split = pmycolo_split_stuck(sh, pmycolo_tick(pi));
 	for (side = COLO_CMP_PVM; side <= COLO_CMP_SVM; side++) {
 		struct pmycolo_pkt *pkt;
 
-		pkt = list_first_entry_or_null(&pi->age[side],
+		pkt = list_first_entry_or_null(&sh->age[side],
 					       struct pmycolo_pkt, age);
 		if (pkt && time_after(now, pkt->held_at + timeout) &&
 		    (!late || time_before(pkt->held_at, oldest))) {
@@ -287,20 +289,22 @@ void pmycolo_scan(struct pmycolo_inst *pi)
 		trace_colo_stall(pi->inst->index, late->flow, late_side,
 				 ev.age_ms);
 	}
-	spin_unlock_bh(&pi->lock);
-	/* Compared in the instance's next turn, not at the next packet. */
+	spin_unlock_bh(&sh->lock);
+	/* Compared in the shard's next turn, not at the next packet. */
 	if (split)
-		pmycolo_pool_wake(pi);
+		pmycolo_pool_wake(sh);
 	if (late)
 		pmycolo_request(pi, &ev);
-	pmycolo_request_again(pi);
+	/* One shard asks again for the instance. */
+	if (sh == pi->shard[0])
+		pmycolo_request_again(pi);
 
 	do {
-		spin_lock_bh(&pi->lock);
-		more = pmycolo_flows_expire(&pi->flows, PMYCOLO_FLOW_IDLE,
+		spin_lock_bh(&sh->lock);
+		more = pmycolo_flows_expire(&sh->flows, PMYCOLO_FLOW_IDLE,
 					    PMYCOLO_EXPIRE_BATCH);
 		pmycolo_gauges(pi);
-		spin_unlock_bh(&pi->lock);
+		spin_unlock_bh(&sh->lock);
 		cond_resched();
 	} while (more && !kthread_should_stop());
 }
