@@ -1,0 +1,117 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# One primary instance's flows compared on several workers (xt_PMYCOLO's
+# compare_shards; lib/topology.sh, primary host only). The same UDP
+# datagrams of 256 flows are sent from the PVM and into the forward device
+# (lib/rawflood.py).
+#  - compare_shards=2: both workers of the pool compare a share of the
+#    instance's flows (their CPU time), every datagram matches, nothing is
+#    dropped, no checkpoint is asked for. compare_shards=1: one worker does
+#    all of it, which shows what the share check tells apart.
+#  - The instance's limits are the instance's, whatever the shard: with
+#    the SVM silent and a queue limit of 300, 299 datagrams held over 299
+#    flows ask for nothing, two more ask for a queue_full checkpoint.
+#  - The flows gauge counts the flows of every shard.
+source "$(dirname "$0")/lib/guest.sh"
+source "$(dirname "$0")/lib/topology.sh"
+
+require_cmd python3 iptables ip6tables
+load_colo_modules
+topo_create
+tmp=$(mktemp -d)
+flood=$PROJECT_DIR/selftests/lib/rawflood.py
+param=/sys/module/xt_PMYCOLO/parameters/compare_shards
+topo_pmycolo 1
+[[ -w $param ]] || { fail "xt_PMYCOLO has no writable compare_shards"; ksft_exit; }
+old_shards=$(cat "$param")
+
+cleanup() {
+	[[ -n ${standin:-} ]] && kill "$standin" 2>/dev/null
+	echo "$old_shards" >"$param"
+	rm -rf "$tmp"
+}
+
+mapfile -t workers < <(pgrep -x 'colo_pmy/w[0-9]+')
+((${#workers[@]} >= 2)) || skip "the pool has ${#workers[@]} worker (one CPU?)"
+# Two workers: the instance's shards go to both (pmycolo_pool_join()).
+workers=("${workers[@]:0:2}")
+
+pvm() { ip netns exec "$TOPO_PVM" python3 "$flood" eth0 "$@"; }
+svm() { ip netns exec "$TOPO_SECONDARY" python3 "$flood" eth1 "$@"; }
+
+# worker_ticks: each worker's CPU time so far (utime + stime, in ticks).
+worker_ticks() {
+	local pid
+	for pid in "${workers[@]}"; do
+		awk '{ print $14 + $15 }' "/proc/$pid/stat"
+	done
+}
+
+# wait_stat NAME VALUE: until counter NAME reaches VALUE (60 s at most).
+wait_stat() {
+	local _
+	for _ in $(seq 600); do
+		(($(pstat "$1") >= $2)) && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# run_flows SHARDS: an instance of SHARDS shards compares the same 256
+# flows' datagrams from both sides; sets share to the smaller worker's
+# share of both workers' CPU time, in percent.
+FLOWS=256
+ROUNDS=${SHARDS_ROUNDS:-40}
+run_flows() {
+	local shards=$1 n=$((FLOWS * ROUNDS)) before after a b p what
+	what="$shards shards"
+	((shards == 1)) && what="1 shard"
+	echo "$shards" >"$param"
+	standin_start "$tmp/standin.log" --queue-limit 262144 --timeout 60000
+	mapfile -t before < <(worker_ticks)
+	pvm udp 0 "$FLOWS" "$ROUNDS" &
+	p=$!
+	svm udp 0 "$FLOWS" "$ROUNDS"
+	wait "$p"
+	wait_stat pkts_matched "$n" ||
+		fail "$what: only $(pstat pkts_matched) of $n datagrams matched"
+	mapfile -t after < <(worker_ticks)
+	check "$what: every datagram matched" '(($(pstat pkts_matched) == n))'
+	check "$what: nothing dropped" '(($(pstat pkts_dropped) == 0))'
+	check "$what: no checkpoint" '(($(pstat checkpoints_requested) == 0))' ||
+		standin_reasons "$tmp/standin.log"
+	check "$what: the flows gauge counts every shard's" \
+		'(($(pstat flows_high) == FLOWS))'
+	standin_stop
+	a=$((after[0] - before[0]))
+	b=$((after[1] - before[1]))
+	echo "$what: the workers' CPU ticks: $a and $b"
+	share=$(awk -v a="$a" -v b="$b" 'BEGIN {
+		m = a < b ? a : b
+		printf "%d\n", (a + b) ? 100 * m / (a + b) : 0
+	}')
+}
+
+run_flows 2
+check "2 shards: each worker compared a share ($share% of their CPU to the smaller)" \
+	'((share >= 20))'
+run_flows 1
+check "1 shard: one worker compared it all ($share% of their CPU to the other)" \
+	'((share <= 10))'
+
+# --- the queue limit is the instance's ---
+echo 2 >"$param"
+standin_start "$tmp/standin.log" --queue-limit 300 --timeout 600000
+pvm udp 1000 299
+wait_until eval '(($(pstat pvm_queue) == 299))'
+check "299 datagrams held over the shards" '(($(pstat pvm_queue) == 299))'
+check "the flows gauge counts every shard's" '(($(pstat flows) == 299))'
+check "below the instance's queue limit: no request" \
+	'(($(pstat req_queue_full) == 0))'
+pvm udp 2000 2
+wait_until eval '(($(pstat req_queue_full) >= 1))'
+check "at the instance's queue limit: a queue_full request" \
+	'(($(pstat req_queue_full) >= 1))'
+standin_stop
+ksft_exit
