@@ -40,8 +40,10 @@ load_colo_modules || exit 1
 tmp=$(mktemp -d)
 qemu_pid=
 
+shards_param=/sys/module/xt_PMYCOLO/parameters/compare_shards
 cleanup() {
 	[[ -n $qemu_pid ]] && kill "$qemu_pid" 2>/dev/null
+	echo 0 >"$shards_param"
 	rm -rf "$tmp"
 }
 
@@ -212,6 +214,51 @@ flows_run() {	# flows_run LEG FLOWS
 read -ra counts <<<"${BENCH_FLOWS:-1 100 10000 100000}"
 per_packet_table flows flows_run "${counts[@]}" || { diagnose; exit 1; }
 echo "(target: PMYCOLO's added cost flat within 20% from 1 to 100k flows)"
+
+# One instance's flows over the pool's workers (xt_PMYCOLO's
+# compare_shards, read when an instance is made): the same frames of
+# SHARD_FLOWS flows through an instance of one shard and of one shard per
+# worker, interleaved, ROUNDS times each.
+echo
+n_workers=$(pgrep -xc 'colo_pmy/w[0-9]+')
+SHARD_FLOWS=${BENCH_SHARD_FLOWS:-64}
+SHARD_SEGMENTS=${BENCH_SHARD_SEGMENTS:-40000}
+shard_instance() {	# shard_instance N: instance 1 made afresh, of N shards
+	ip netns exec "$B_PRI" "$COLOCTL" destroy 1 &&
+		echo "$1" >"$shards_param" &&
+		ip netns exec "$B_PRI" "$COLOCTL" init 1 --mode primary \
+			--timeout 600000 --queue-limit 65536
+}
+declare -A shard_sum
+for round in $(seq "$ROUNDS"); do
+	for n in 1 "$n_workers"; do
+		shard_instance "$n" || exit 1
+		line=$(run pmycolo 1448 1448 -n "$SHARD_FLOWS" \
+			-k $((SHARD_SEGMENTS / SHARD_FLOWS)) -t 600) || {
+			echo "FAIL: $n shards: not everything came out: $line"
+			diagnose
+			exit 1
+		}
+		echo "round $round, $n shards: $line"
+		shard_sum[$n]+="$line;"
+	done
+done
+declare -A shard_fps shard_busy
+printf "%-8s %9s %8s %17s\n" shards "frames/s" "Mbit/s" "CPU ms/MB: all"
+for n in 1 "$n_workers"; do
+	read -r fps mbit busy _ < <(figures "$n shards" "${shard_sum[$n]}")
+	printf "%-8s %9s %8s %17s\n" "$n" "$fps" "$mbit" "$busy"
+	shard_fps[$n]=$fps
+	shard_busy[$n]=$busy
+done
+awk -v n="$n_workers" -v f1="${shard_fps[1]}" -v fn="${shard_fps[$n_workers]}" \
+	-v b1="${shard_busy[1]}" -v bn="${shard_busy[$n_workers]}" 'BEGIN {
+	printf "%d shards against 1: %.2fx the frames/s, %.2fx the CPU per MB\n",
+		n, f1 ? fn / f1 : 0, b1 ? bn / b1 : 0
+}'
+echo "($SHARD_FLOWS flows of 1448-byte segments, $SHARD_SEGMENTS segments a side" \
+	"per run, $n_workers CPUs and compare workers in the guest)"
+shard_instance 0 || exit 1
 
 # A flipped byte 1000000 bytes into the secondary's copy: the primary's
 # segments before the one that holds it come out, and none from it on.
