@@ -4,8 +4,8 @@
  * namespace: a pool started with the module, one thread per online CPU
  * unless compare_workers says otherwise. The unit a worker serves is a
  * shard of an instance (pmycolo_shard.c): an instance gets compare_shards
- * of them (by default one per worker), on as many different workers,
- * starting from the one serving fewest when it attaches.
+ * of them (by default one), on as many different workers, starting from
+ * the one serving fewest when it attaches.
  *
  * A worker keeps a FIFO of its shards with news, each on it at most once,
  * and gives them turns: it compares one shard's flows for about
@@ -27,10 +27,14 @@ static unsigned int compare_workers;
 module_param(compare_workers, uint, 0444);
 MODULE_PARM_DESC(compare_workers, "worker threads comparing for all primary instances (0: one per online CPU)");
 
-/* Read at each attach: instances made after a change get the new count. */
-static unsigned int compare_shards;
+/*
+ * Read at each attach: instances made after a change get the new count.
+ * One by default: a second shard pays only where one worker is what holds
+ * an instance back (docs/design.md measures it).
+ */
+static unsigned int compare_shards = 1;
 module_param(compare_shards, uint, 0644);
-MODULE_PARM_DESC(compare_shards, "shards of a new primary instance, each compared by its own worker (0: one per worker)");
+MODULE_PARM_DESC(compare_shards, "shards of a new primary instance, each compared by its own worker (0: one per worker; default 1)");
 
 /* A shard's turn: then the next shard with news has its turn. */
 #define PMYCOLO_POOL_TURN	msecs_to_jiffies(2)

@@ -41,9 +41,10 @@ tmp=$(mktemp -d)
 qemu_pid=
 
 shards_param=/sys/module/xt_PMYCOLO/parameters/compare_shards
+shards_default=$(cat "$shards_param")
 cleanup() {
 	[[ -n $qemu_pid ]] && kill "$qemu_pid" 2>/dev/null
-	echo 0 >"$shards_param"
+	echo "$shards_default" >"$shards_param"
 	rm -rf "$tmp"
 }
 
@@ -258,7 +259,7 @@ awk -v n="$n_workers" -v f1="${shard_fps[1]}" -v fn="${shard_fps[$n_workers]}" \
 }'
 echo "($SHARD_FLOWS flows of 1448-byte segments, $SHARD_SEGMENTS segments a side" \
 	"per run, $n_workers CPUs and compare workers in the guest)"
-shard_instance 0 || exit 1
+shard_instance "$shards_default" || exit 1
 
 # A flipped byte 1000000 bytes into the secondary's copy: the primary's
 # segments before the one that holds it come out, and none from it on.
