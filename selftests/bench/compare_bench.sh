@@ -185,13 +185,15 @@ for w in $WORKLOADS; do
 	done
 	awk -v n="$name" -v pm="${pmycolo_mbit:-0}" -v np="${noproxy_mbit:-0}" \
 		-v qm="${qemu_mbit:-0}" -v pb="${pmycolo_busy:-0}" -v qb="${qemu_busy:-0}" \
-		-v qp="${qemu_proc:-0}" 'BEGIN {
+		-v qp="${qemu_proc:-0}" -v nb="${noproxy_busy:-0}" 'BEGIN {
 		if (np && pm)
 			printf "%-8s PMYCOLO throughput %.0f%% of no proxy (target >= 90%%), ", n, 100 * pm / np
 		if (np && pm)
 			printf qm ? "%.1fx colo-compare\x27s\n" : "\n", pm / (qm ? qm : 1)
 		if (qb && pb)
 			printf "%-8s colo-compare CPU per MB / PMYCOLO\x27s (target >= 10x): %.1fx (all CPUs), %.1fx (its process and the sender against all CPUs)\n", n, qb / pb, qp / pb
+		if (qb && pb > nb && nb)
+			printf "%-8s colo-compare CPU per MB / what PMYCOLO adds to the bridge\x27s (all CPUs, less no proxy\x27s): %.1fx\n", n, qb / (pb - nb)
 	}'
 done
 echo "(workloads NAME:PRIMARY:SECONDARY payload bytes per segment: $WORKLOADS;" \
