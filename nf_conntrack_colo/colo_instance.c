@@ -416,6 +416,7 @@ int colo_instance_create(struct net *net,
 	inst->queue_limit = cfg->queue_limit;
 	inst->flow_limit = cfg->flow_limit;
 	inst->neigh_checkpoint = cfg->neigh_checkpoint;
+	inst->compare_shards = cfg->compare_shards;
 	inst->generation = atomic_inc_return(&colo_generation);
 
 	err = xa_insert(&cn->instances, inst->index, inst, GFP_KERNEL_ACCOUNT);

@@ -54,6 +54,8 @@ static const struct nla_policy colo_genl_policy[NFCOLO_A_MAX + 1] = {
 	[NFCOLO_A_FLOW_LIMIT] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &colo_flow_limit_range),
 	[NFCOLO_A_NEIGH_CHECKPOINT] = NLA_POLICY_MAX(NLA_U8, 1),
+	[NFCOLO_A_COMPARE_SHARDS] =
+		NLA_POLICY_MAX(NLA_U32, NFCOLO_COMPARE_SHARDS_MAX),
 };
 
 static bool colo_nl_index(struct genl_info *info, u32 *index)
@@ -89,13 +91,15 @@ static int colo_nl_proxy_init(struct sk_buff *skb, struct genl_info *info)
 
 	if (cfg.mode != NFCOLO_MODE_PRIMARY &&
 	    (attrs[NFCOLO_A_COMPARE_TIMEOUT_MS] || attrs[NFCOLO_A_QUEUE_LIMIT] ||
-	     attrs[NFCOLO_A_FLOW_LIMIT] || attrs[NFCOLO_A_NEIGH_CHECKPOINT])) {
+	     attrs[NFCOLO_A_FLOW_LIMIT] || attrs[NFCOLO_A_NEIGH_CHECKPOINT] ||
+	     attrs[NFCOLO_A_COMPARE_SHARDS])) {
 		COLO_SET_ERR_MSG_ATTR(info->extack,
 				      attrs[NFCOLO_A_COMPARE_TIMEOUT_MS] ?:
 				      attrs[NFCOLO_A_QUEUE_LIMIT] ?:
 				      attrs[NFCOLO_A_FLOW_LIMIT] ?:
-				      attrs[NFCOLO_A_NEIGH_CHECKPOINT],
-				      "compare timeout, queue limit, flow limit and neighbour checkpoints apply to a primary instance only");
+				      attrs[NFCOLO_A_NEIGH_CHECKPOINT] ?:
+				      attrs[NFCOLO_A_COMPARE_SHARDS],
+				      "compare timeout, queue limit, flow limit, neighbour checkpoints and compare shards apply to a primary instance only");
 		return -EINVAL;
 	}
 	if (attrs[NFCOLO_A_COMPARE_TIMEOUT_MS])
@@ -108,6 +112,8 @@ static int colo_nl_proxy_init(struct sk_buff *skb, struct genl_info *info)
 	if (attrs[NFCOLO_A_NEIGH_CHECKPOINT])
 		cfg.neigh_checkpoint =
 			nla_get_u8(attrs[NFCOLO_A_NEIGH_CHECKPOINT]);
+	if (attrs[NFCOLO_A_COMPARE_SHARDS])
+		cfg.compare_shards = nla_get_u32(attrs[NFCOLO_A_COMPARE_SHARDS]);
 
 	if (!(flags & NFCOLO_F_PERSISTENT)) {
 		cfg.owner.portid = info->snd_portid;
@@ -190,6 +196,7 @@ static int colo_nl_fill_instance(struct sk_buff *skb,
 				 const struct colo_instance *inst,
 				 u32 portid, u32 seq, int flags)
 {
+	u32 shards = READ_ONCE(inst->shards_in_use);
 	u32 owner = inst->owner.portid;
 	void *hdr;
 
@@ -207,6 +214,7 @@ static int colo_nl_fill_instance(struct sk_buff *skb,
 	    nla_put_u32(skb, NFCOLO_A_QUEUE_LIMIT, inst->queue_limit) ||
 	    nla_put_u32(skb, NFCOLO_A_FLOW_LIMIT, inst->flow_limit) ||
 	    nla_put_u8(skb, NFCOLO_A_NEIGH_CHECKPOINT, inst->neigh_checkpoint) ||
+	    (shards && nla_put_u32(skb, NFCOLO_A_COMPARE_SHARDS, shards)) ||
 	    nla_put_u8(skb, NFCOLO_A_CHECKPOINT_PENDING,
 		       test_bit(COLO_INST_CHECKPOINT_PENDING, &inst->flags)) ||
 	    colo_nl_put_stats(skb, inst)) {

@@ -165,8 +165,11 @@ unsigned long pmycolo_tick(const struct pmycolo_inst *pi);
 /* pmycolo_pool.c: the worker threads, started before any instance. */
 int pmycolo_pool_init(void);
 void pmycolo_pool_exit(void);
-/* How many shards a new instance gets (compare_shards). */
-u32 pmycolo_pool_shards(void);
+/*
+ * How many shards a new instance gets: @asked, else compare_shards; at
+ * most one per worker.
+ */
+u32 pmycolo_pool_shards(u32 asked);
 void pmycolo_pool_join(struct pmycolo_inst *pi);
 void pmycolo_pool_leave(struct pmycolo_inst *pi);
 /* @sh has news: a flow joined its empty ready list. */

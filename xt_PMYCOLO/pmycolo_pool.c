@@ -3,9 +3,10 @@
  * The worker threads that compare for every primary instance, of every
  * namespace: a pool started with the module, one thread per online CPU
  * unless compare_workers says otherwise. The unit a worker serves is a
- * shard of an instance (pmycolo_shard.c): an instance gets compare_shards
- * of them (by default one), on as many different workers, starting from
- * the one serving fewest when it attaches.
+ * shard of an instance (pmycolo_shard.c): an instance gets the shards it
+ * asked for at INIT, else compare_shards (by default one), on as many
+ * different workers, starting from the one serving fewest when it
+ * attaches.
  *
  * A worker keeps a FIFO of its shards with news, each on it at most once,
  * and gives them turns: it compares one shard's flows for about
@@ -28,8 +29,9 @@ module_param(compare_workers, uint, 0444);
 MODULE_PARM_DESC(compare_workers, "worker threads comparing for all primary instances (0: one per online CPU)");
 
 /*
- * Read at each attach: instances made after a change get the new count.
- * One by default: a second shard pays only where one worker is what holds
+ * Read at each attach of an instance that asked for no count of its own
+ * (NFCOLO_A_COMPARE_SHARDS): those made after a change get it. One by
+ * default: a second shard pays only where one worker is what holds
  * an instance back (docs/design.md measures it).
  */
 static unsigned int compare_shards = 1;
@@ -164,9 +166,9 @@ void pmycolo_pool_wake(struct pmycolo_shard *sh)
 		wake_up_process(w->task);
 }
 
-u32 pmycolo_pool_shards(void)
+u32 pmycolo_pool_shards(u32 asked)
 {
-	u32 n = READ_ONCE(compare_shards) ?: pmycolo_pool_size;
+	u32 n = asked ?: READ_ONCE(compare_shards) ?: pmycolo_pool_size;
 
 	/* Shards beyond the workers would only share them. */
 	return clamp(n, 1U, pmycolo_pool_size);

@@ -11,12 +11,13 @@ static int pmycolo_attach(struct colo_instance *inst)
 {
 	struct pmycolo_inst *pi;
 
-	pi = pmycolo_inst_alloc(inst, pmycolo_pool_shards());
+	pi = pmycolo_inst_alloc(inst, pmycolo_pool_shards(inst->compare_shards));
 	if (!pi)
 		return -ENOMEM;
 	/* No thread of its own: an instance costs no task to create. */
 	pmycolo_pool_join(pi);
 	inst->role_data = pi;
+	WRITE_ONCE(inst->shards_in_use, pi->n_shards);
 	pmycolo_inst_link(pi);
 	return 0;
 }
@@ -44,6 +45,7 @@ static void pmycolo_detach(struct colo_instance *inst)
 	/* Held PVM packets go on, unless their namespace is going away. */
 	pmycolo_flush(pi, !check_net(pi->net));
 	pmycolo_inst_unlink(pi);
+	WRITE_ONCE(inst->shards_in_use, 0);
 	colo_gauge_set(inst, COLO_GAUGE_PVM_QUEUE, 0);
 	colo_gauge_set(inst, COLO_GAUGE_SVM_QUEUE, 0);
 	colo_gauge_set(inst, COLO_GAUGE_FLOWS, 0);

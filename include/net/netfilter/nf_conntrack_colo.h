@@ -65,6 +65,10 @@ struct colo_instance {
 	u32				flow_limit;
 	/* The SVM's neighbour requests draw a checkpoint (primary). */
 	bool				neigh_checkpoint;
+	/* Shards asked for (primary): 0, the comparing module's default. */
+	u32				compare_shards;
+	/* Shards the attached role compares with; 0 while none is. */
+	u32				shards_in_use;
 	/* The VM's MAC (ether_addr_to_u64), seen in the PVM's frames. */
 	u64				vm_mac;
 	/*
@@ -110,6 +114,7 @@ struct colo_instance_config {
 	u32			queue_limit;
 	u32			flow_limit;
 	bool			neigh_checkpoint;
+	u32			compare_shards;
 };
 
 /* A checkpoint request: why, and for which flow. */

@@ -13,9 +13,9 @@
  *
  * Requests (userspace -> kernel):
  *   NFCOLO_PROXY_INIT     INDEX, MODE, [FLAGS], [COMPARE_TIMEOUT_MS],
- *                         [QUEUE_LIMIT], [FLOW_LIMIT], [NEIGH_CHECKPOINT];
- *                         the last four for a primary only (EINVAL
- *                         otherwise). Without NFCOLO_F_PERSISTENT the
+ *                         [QUEUE_LIMIT], [FLOW_LIMIT], [NEIGH_CHECKPOINT],
+ *                         [COMPARE_SHARDS]; the last five for a primary
+ *                         only (EINVAL otherwise). Without NFCOLO_F_PERSISTENT the
  *                         requesting socket owns the instance: closing it
  *                         tears a primary down (held packets released) and
  *                         fails a secondary over (offsets kept).
@@ -51,8 +51,10 @@
  *   NFCOLO_PROXY_GET      [INDEX]. doit: one instance; dump: all of them.
  *                         Replies carry INDEX, MODE, STATE, FLAGS,
  *                         [OWNER_PORTID], COMPARE_TIMEOUT_MS, QUEUE_LIMIT,
- *                         CHECKPOINT_PENDING, STATS, FLOW_LIMIT and
- *                         NEIGH_CHECKPOINT. Needs no privilege;
+ *                         CHECKPOINT_PENDING, STATS, FLOW_LIMIT,
+ *                         NEIGH_CHECKPOINT and, for a primary the
+ *                         comparison is attached to, COMPARE_SHARDS.
+ *                         Needs no privilege;
  *                         all others need CAP_NET_ADMIN in the netns's user
  *                         namespace.
  *   Commands on an unknown INDEX fail with ENOENT. Every rejection carries an
@@ -133,6 +135,7 @@ enum nfcolo_state {
 #define NFCOLO_FLOW_LIMIT_DEFAULT		65536U
 #define NFCOLO_FLOW_LIMIT_MIN			16U
 #define NFCOLO_FLOW_LIMIT_MAX			4194304U
+#define NFCOLO_COMPARE_SHARDS_MAX		1024U
 
 enum nfcolo_attrs {
 	NFCOLO_A_UNSPEC,
@@ -153,6 +156,12 @@ enum nfcolo_attrs {
 	 * solicitations draw a checkpoint (NFCOLO_REASON_NEIGH).
 	 */
 	NFCOLO_A_NEIGH_CHECKPOINT,
+	/*
+	 * u32: the shards a primary instance's flows are cut into, each
+	 * compared by a worker of its own (0 or absent: xt_PMYCOLO's
+	 * compare_shards; at most its workers). In a reply: the shards in use.
+	 */
+	NFCOLO_A_COMPARE_SHARDS,
 	__NFCOLO_A_MAX
 };
 
