@@ -25,8 +25,9 @@
 #define OPT_JSON	(1U << 6)
 #define OPT_FLIMIT	(1U << 7)
 #define OPT_NEIGH	(1U << 8)
+#define OPT_SHARDS	(1U << 9)
 #define OPT_INIT	(OPT_MODE | OPT_TIMEOUT | OPT_QLIMIT | OPT_FLIMIT | \
-			 OPT_NEIGH)
+			 OPT_NEIGH | OPT_SHARDS)
 
 enum colo_index_rule {
 	IDX_NONE,
@@ -63,6 +64,7 @@ static const struct option colo_longopts[] = {
 	{ "queue-limit", required_argument, NULL, 'q' },
 	{ "flow-limit",	 required_argument, NULL, 'f' },
 	{ "neigh-checkpoint", required_argument, NULL, 'n' },
+	{ "compare-shards", required_argument, NULL, 's' },
 	{ "delay",	 required_argument, NULL, 'd' },
 	{ "count",	 required_argument, NULL, 'c' },
 	{ "index",	 required_argument, NULL, 'i' },
@@ -71,7 +73,7 @@ static const struct option colo_longopts[] = {
 	{ NULL,		 0,		    NULL, 0 },
 };
 
-static const char colo_shortopts[] = ":m:t:q:f:n:d:c:i:jh";
+static const char colo_shortopts[] = ":m:t:q:f:n:s:d:c:i:jh";
 
 void colo_usage(FILE *f)
 {
@@ -81,7 +83,7 @@ void colo_usage(FILE *f)
 "\n"
 "Commands:\n"
 "  init INDEX --mode MODE [--timeout MS] [--queue-limit N]\n"
-"      [--flow-limit N] [--neigh-checkpoint on|off]\n"
+"      [--flow-limit N] [--neigh-checkpoint on|off] [--compare-shards N]\n"
 "                         create a persistent instance\n"
 "  reset INDEX            start an instance afresh (flow state, counters)\n"
 "  destroy INDEX          remove an instance\n"
@@ -95,7 +97,8 @@ void colo_usage(FILE *f)
 "  monitor [--index N] [--count N] [--json]\n"
 "                         print checkpoint requests as they happen\n"
 "  run INDEX --mode MODE [--timeout MS] [--queue-limit N] [--flow-limit N]\n"
-"      [--neigh-checkpoint on|off] [--delay MS] [--count N] [--json]\n"
+"      [--neigh-checkpoint on|off] [--compare-shards N] [--delay MS]\n"
+"      [--count N] [--json]\n"
 "                         stand in for the hypervisor (tests, demos, trying\n"
 "                         colo-proxy without COLO in QEMU or Xen): create\n"
 "                         the instance and own it until exit, when it goes\n"
@@ -114,6 +117,9 @@ void colo_usage(FILE *f)
 "  -n, --neigh-checkpoint on|off\n"
 "                         primary: the SVM's ARP requests and neighbour\n"
 "                         solicitations draw a checkpoint (default on)\n"
+"  -s, --compare-shards N primary: cut the flows into N shards, each compared\n"
+"                         by a kernel worker of its own, 0..%u (default 0:\n"
+"                         xt_PMYCOLO's compare_shards)\n"
 "  -d, --delay MS         wait this long before each checkpoint (default 0)\n"
 "  -c, --count N          exit after N events (monitor) or checkpoints (run)\n"
 "  -i, --index N          only events of instance N (monitor)\n"
@@ -127,7 +133,7 @@ void colo_usage(FILE *f)
 		NFCOLO_QUEUE_LIMIT_MIN, NFCOLO_QUEUE_LIMIT_MAX,
 		NFCOLO_QUEUE_LIMIT_DEFAULT,
 		NFCOLO_FLOW_LIMIT_MIN, NFCOLO_FLOW_LIMIT_MAX,
-		NFCOLO_FLOW_LIMIT_DEFAULT,
+		NFCOLO_FLOW_LIMIT_DEFAULT, NFCOLO_COMPARE_SHARDS_MAX,
 		NFCOLO_INDEX_MIN, NFCOLO_INDEX_MAX);
 }
 
@@ -181,6 +187,7 @@ static unsigned int colo_opt_bit(int c)
 	case 'q': return OPT_QLIMIT;
 	case 'f': return OPT_FLIMIT;
 	case 'n': return OPT_NEIGH;
+	case 's': return OPT_SHARDS;
 	case 'd': return OPT_DELAY;
 	case 'c': return OPT_COUNT;
 	case 'i': return OPT_INDEX;
@@ -260,6 +267,10 @@ static int colo_apply_opt(FILE *err, struct colo_opts *o, int c,
 	case 'n':
 		o->has_neigh_checkpoint = true;
 		return colo_on_off(err, n, c, arg, &o->neigh_checkpoint);
+	case 's':
+		o->has_compare_shards = true;
+		return colo_number(err, n, c, arg, 0, NFCOLO_COMPARE_SHARDS_MAX,
+				   &o->compare_shards);
 	case 'd':
 		return colo_number(err, n, c, arg, 0, UINT32_MAX, &o->delay_ms);
 	case 'c':

@@ -42,6 +42,8 @@ struct colo_opts {
 	uint32_t flow_limit;
 	bool has_neigh_checkpoint;
 	bool neigh_checkpoint;
+	bool has_compare_shards;
+	uint32_t compare_shards;
 	uint32_t delay_ms;
 	uint32_t count;			/* 0: no limit */
 	bool json;

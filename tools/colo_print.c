@@ -149,6 +149,7 @@ static const enum mnl_attr_data_type colo_attr_types[__NFCOLO_A_MAX] = {
 	[NFCOLO_A_EVENT]		= MNL_TYPE_NESTED,
 	[NFCOLO_A_FLOW_LIMIT]		= MNL_TYPE_U32,
 	[NFCOLO_A_NEIGH_CHECKPOINT]	= MNL_TYPE_U8,
+	[NFCOLO_A_COMPARE_SHARDS]	= MNL_TYPE_U32,
 };
 
 static const enum mnl_attr_data_type colo_ev_types[__NFCOLO_EV_MAX] = {
@@ -255,6 +256,7 @@ int colo_parse_instance(const struct nlmsghdr *nlh, struct colo_instance *in)
 	in->queue_limit = colo_u32_or0(tb[NFCOLO_A_QUEUE_LIMIT]);
 	in->flow_limit = colo_u32_or0(tb[NFCOLO_A_FLOW_LIMIT]);
 	in->neigh_checkpoint = colo_u8_or0(tb[NFCOLO_A_NEIGH_CHECKPOINT]);
+	in->compare_shards = colo_u32_or0(tb[NFCOLO_A_COMPARE_SHARDS]);
 	in->checkpoint_pending = colo_u8_or0(tb[NFCOLO_A_CHECKPOINT_PENDING]);
 	if (tb[NFCOLO_A_STATS])
 		mnl_attr_parse_nested(tb[NFCOLO_A_STATS], colo_stat_cb, in);
@@ -453,6 +455,8 @@ static void colo_print_instance_json(FILE *f, const struct colo_instance *in)
 		colo_json_u64(&j, "flow_limit", in->flow_limit);
 	if (in->have & COLO_BIT(NFCOLO_A_NEIGH_CHECKPOINT))
 		colo_json_bool(&j, "neigh_checkpoint", in->neigh_checkpoint);
+	if (in->have & COLO_BIT(NFCOLO_A_COMPARE_SHARDS))
+		colo_json_u64(&j, "compare_shards", in->compare_shards);
 	if (in->have & COLO_BIT(NFCOLO_A_CHECKPOINT_PENDING))
 		colo_json_bool(&j, "checkpoint_pending",
 			       in->checkpoint_pending);
@@ -491,6 +495,9 @@ static void colo_print_instance_human(FILE *f, const struct colo_instance *in)
 	if (in->have & COLO_BIT(NFCOLO_A_NEIGH_CHECKPOINT))
 		fprintf(f, "  neigh checkpoint: %s\n",
 			in->neigh_checkpoint ? "on" : "off");
+	if (in->have & COLO_BIT(NFCOLO_A_COMPARE_SHARDS))
+		fprintf(f, "  compare shards: %" PRIu32 "\n",
+			in->compare_shards);
 	if (in->have & COLO_BIT(NFCOLO_A_CHECKPOINT_PENDING))
 		fprintf(f, "  checkpoint pending: %s\n",
 			in->checkpoint_pending ? "yes" : "no");

@@ -34,6 +34,7 @@ struct colo_instance {
 	uint32_t flow_limit;
 	uint8_t neigh_checkpoint;
 	uint8_t checkpoint_pending;
+	uint32_t compare_shards;
 	unsigned int nstats;
 	struct colo_stat stats[COLO_STATS_CAP];
 };

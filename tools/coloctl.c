@@ -130,6 +130,9 @@ static void colo_put_init(struct nlmsghdr *nlh, const struct colo_opts *o,
 	if (o->has_neigh_checkpoint)
 		mnl_attr_put_u8(nlh, NFCOLO_A_NEIGH_CHECKPOINT,
 				o->neigh_checkpoint);
+	if (o->has_compare_shards)
+		mnl_attr_put_u32(nlh, NFCOLO_A_COMPARE_SHARDS,
+				 o->compare_shards);
 }
 
 /* A CLI process exits at once, so only a persistent instance makes sense. */

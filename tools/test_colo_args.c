@@ -81,6 +81,13 @@ static void test_values(void)
 	l = "init 3 --mode primary --neigh-checkpoint off";
 	check(parse(l, &o) == 0 && o.has_neigh_checkpoint &&
 	      !o.neigh_checkpoint, "values", l);
+	check(!o.has_compare_shards, "no --compare-shards", l);
+	l = "init 3 --mode primary --compare-shards 4";
+	check(parse(l, &o) == 0 && o.has_compare_shards &&
+	      o.compare_shards == 4, "values", l);
+	l = "run 3 -m primary -s 0";
+	check(parse(l, &o) == 0 && o.has_compare_shards &&
+	      o.compare_shards == 0, "values", l);
 	l = "run 3 -m primary -n on";
 	check(parse(l, &o) == 0 && o.has_neigh_checkpoint &&
 	      o.neigh_checkpoint, "values", l);
@@ -161,6 +168,9 @@ static void test_errors(void)
 	bad("init 1 --mode primary --neigh-checkpoint 0",
 	    "invalid --neigh-checkpoint '0' (expected on or off)");
 	bad("init 1 --mode primary -n", "option '-n' needs a value");
+	bad("init 1 --mode primary --compare-shards 1025",
+	    "invalid --compare-shards '1025' (expected 0..1024)");
+	bad("status --compare-shards 2", "option '--compare-shards' is not");
 	bad("status --neigh-checkpoint on", "option '--neigh-checkpoint' is not");
 	bad("init 1 --mode primary --json", "option '--json' is not valid");
 	bad("init 1 --mode primary --delay 5", "option '--delay' is not");

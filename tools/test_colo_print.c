@@ -93,6 +93,7 @@ static struct nlmsghdr *owned_primary(void)
 	mnl_attr_put_u32(nlh, NFCOLO_A_QUEUE_LIMIT, 8192);
 	mnl_attr_put_u8(nlh, NFCOLO_A_NEIGH_CHECKPOINT, 0);
 	mnl_attr_put_u8(nlh, NFCOLO_A_CHECKPOINT_PENDING, 1);
+	mnl_attr_put_u32(nlh, NFCOLO_A_COMPARE_SHARDS, 2);
 	stats = mnl_attr_nest_start(nlh, NFCOLO_A_STATS);
 	mnl_attr_put(nlh, NFCOLO_STATS_PAD, 0, NULL);
 	put_stat(nlh, NFCOLO_STATS_CHECKPOINTS_REQUESTED, 3);
@@ -116,6 +117,7 @@ static void test_instance_human(void)
 		  "  compare timeout: 3000 ms\n"
 		  "  queue limit: 8192\n"
 		  "  neigh checkpoint: off\n"
+		  "  compare shards: 2\n"
 		  "  checkpoint pending: yes\n"
 		  "  stats:\n"
 		  "    checkpoints_requested: 3\n"
@@ -133,7 +135,8 @@ static void test_instance_json(void)
 		  "{\"index\":1,\"mode\":\"primary\",\"state\":\"active\","
 		  "\"owner\":4242,\"persistent\":false,"
 		  "\"compare_timeout_ms\":3000,\"queue_limit\":8192,"
-		  "\"neigh_checkpoint\":false,\"checkpoint_pending\":true,\"stats\":{"
+		  "\"neigh_checkpoint\":false,\"compare_shards\":2,"
+		  "\"checkpoint_pending\":true,\"stats\":{"
 		  "\"checkpoints_requested\":3,\"pkts_compared\":123456789012,"
 		  "\"stat_200\":7}}",
 		  "instance, JSON");
