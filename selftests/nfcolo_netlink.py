@@ -94,6 +94,11 @@ def out_of_range():
     expect_error(lambda: init(3, mode=MODE_SECONDARY,
                               extra=u32(A["FLOW_LIMIT"], 1024)),
                  errno.EINVAL, "primary")
+    expect_error(lambda: init(3, extra=u32(A["COMPARE_SHARDS"], 1025)),
+                 errno.ERANGE)
+    expect_error(lambda: init(3, mode=MODE_SECONDARY,
+                              extra=u32(A["COMPARE_SHARDS"], 2)),
+                 errno.EINVAL, "primary")
 
 
 def bad_flags():

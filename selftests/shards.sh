@@ -1,17 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# One primary instance's flows compared on several workers (xt_PMYCOLO's
-# compare_shards; lib/topology.sh, primary host only). The same UDP
-# datagrams of 256 flows are sent from the PVM and into the forward device
-# (lib/rawflood.py).
-#  - compare_shards=2: both workers of the pool compare a share of the
-#    instance's flows (their CPU time), every datagram matches, nothing is
-#    dropped, no checkpoint is asked for. compare_shards=1: one worker does
-#    all of it, which shows what the share check tells apart.
+# One primary instance's flows compared on several workers (coloctl's
+# --compare-shards, xt_PMYCOLO's compare_shards; lib/topology.sh, primary
+# host only). The same UDP datagrams of 256 flows are sent from the PVM
+# and into the forward device (lib/rawflood.py).
+#  - 2 shards (asked for at init): both workers of the pool compare a share
+#    of the instance's flows (their CPU time), every datagram matches,
+#    nothing is dropped, no checkpoint is asked for. 1 shard (the module's
+#    default): one worker does all of it, which shows what the share check
+#    tells apart. Status shows the shards in use.
 #  - The instance's limits are the instance's, whatever the shard: with
 #    the SVM silent and a queue limit of 300, 299 datagrams held over 299
-#    flows ask for nothing, two more ask for a queue_full checkpoint.
+#    flows ask for nothing, two more ask for a queue_full checkpoint. Its 2
+#    shards come from compare_shards=2, written in sysfs.
 #  - The flows gauge counts the flows of every shard.
 source "$(dirname "$0")/lib/guest.sh"
 source "$(dirname "$0")/lib/topology.sh"
@@ -48,6 +50,12 @@ worker_ticks() {
 	done
 }
 
+# shards_in_use: what status says the instance compares with.
+shards_in_use() {
+	P "$COLOCTL" status 1 --json |
+		python3 -c 'import json,sys; [d] = json.load(sys.stdin); print(d.get("compare_shards"))'
+}
+
 # wait_stat NAME VALUE: until counter NAME reaches VALUE (60 s at most).
 wait_stat() {
 	local _
@@ -58,17 +66,22 @@ wait_stat() {
 	return 1
 }
 
-# run_flows SHARDS: an instance of SHARDS shards compares the same 256
-# flows' datagrams from both sides; sets share to the smaller worker's
-# share of both workers' CPU time, in percent.
+# run_flows SHARDS [ARGS]: an instance made with coloctl's ARGS, which must
+# give it SHARDS shards, compares the same 256 flows' datagrams from both
+# sides; sets share to the smaller worker's share of both workers' CPU
+# time, in percent.
 FLOWS=256
 ROUNDS=${SHARDS_ROUNDS:-40}
 run_flows() {
 	local shards=$1 n=$((FLOWS * ROUNDS)) before after a b p what
+	shift
 	what="$shards shards"
 	((shards == 1)) && what="1 shard"
-	echo "$shards" >"$param"
-	standin_start "$tmp/standin.log" --queue-limit 262144 --timeout 60000
+	standin_start "$tmp/standin.log" --queue-limit 262144 --timeout 60000 "$@" || {
+		fail "$what: coloctl run did not make the instance"
+		ksft_exit
+	}
+	check "$what: status shows them" '[[ $(shards_in_use) == "$shards" ]]'
 	mapfile -t before < <(worker_ticks)
 	pvm udp 0 "$FLOWS" "$ROUNDS" &
 	p=$!
@@ -93,7 +106,8 @@ run_flows() {
 	}')
 }
 
-run_flows 2
+echo 1 >"$param"
+run_flows 2 --compare-shards 2
 check "2 shards: each worker compared a share ($share% of their CPU to the smaller)" \
 	'((share >= 20))'
 run_flows 1
@@ -103,6 +117,7 @@ check "1 shard: one worker compared it all ($share% of their CPU to the other)" 
 # --- the queue limit is the instance's ---
 echo 2 >"$param"
 standin_start "$tmp/standin.log" --queue-limit 300 --timeout 600000
+check "compare_shards=2: status shows 2 shards" '[[ $(shards_in_use) == 2 ]]'
 pvm udp 1000 299
 wait_until eval '(($(pstat pvm_queue) == 299))'
 check "299 datagrams held over the shards" '(($(pstat pvm_queue) == 299))'

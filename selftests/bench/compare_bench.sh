@@ -40,11 +40,8 @@ load_colo_modules || exit 1
 tmp=$(mktemp -d)
 qemu_pid=
 
-shards_param=/sys/module/xt_PMYCOLO/parameters/compare_shards
-shards_default=$(cat "$shards_param")
 cleanup() {
 	[[ -n $qemu_pid ]] && kill "$qemu_pid" 2>/dev/null
-	echo "$shards_default" >"$shards_param"
 	rm -rf "$tmp"
 }
 
@@ -218,24 +215,23 @@ read -ra counts <<<"${BENCH_FLOWS:-1 100 10000 100000}"
 per_packet_table flows flows_run "${counts[@]}" || { diagnose; exit 1; }
 echo "(target: PMYCOLO's added cost flat within 20% from 1 to 100k flows)"
 
-# One instance's flows over the pool's workers (xt_PMYCOLO's
-# compare_shards, read when an instance is made): the same frames of
-# SHARD_FLOWS flows through an instance of one shard and of one shard per
-# worker, interleaved, ROUNDS times each.
+# One instance's flows over the pool's workers (coloctl init's
+# --compare-shards): the same frames of SHARD_FLOWS flows through an
+# instance of one shard and of one shard per worker, interleaved, ROUNDS
+# times each.
 echo
 n_workers=$(pgrep -xc 'colo_pmy/w[0-9]+')
 SHARD_FLOWS=${BENCH_SHARD_FLOWS:-64}
 SHARD_SEGMENTS=${BENCH_SHARD_SEGMENTS:-40000}
-shard_instance() {	# shard_instance N: instance 1 made afresh, of N shards
+shard_instance() {	# shard_instance [ARGS]: instance 1 made afresh, with ARGS
 	ip netns exec "$B_PRI" "$COLOCTL" destroy 1 &&
-		echo "$1" >"$shards_param" &&
 		ip netns exec "$B_PRI" "$COLOCTL" init 1 --mode primary \
-			--timeout 600000 --queue-limit 65536
+			--timeout 600000 --queue-limit 65536 "$@"
 }
 declare -A shard_sum
 for round in $(seq "$ROUNDS"); do
 	for n in 1 "$n_workers"; do
-		shard_instance "$n" || exit 1
+		shard_instance --compare-shards "$n" || exit 1
 		line=$(run pmycolo 1448 1448 -n "$SHARD_FLOWS" \
 			-k $((SHARD_SEGMENTS / SHARD_FLOWS)) -t 600) || {
 			echo "FAIL: $n shards: not everything came out: $line"
@@ -261,7 +257,7 @@ awk -v n="$n_workers" -v f1="${shard_fps[1]}" -v fn="${shard_fps[$n_workers]}" \
 }'
 echo "($SHARD_FLOWS flows of 1448-byte segments, $SHARD_SEGMENTS segments a side" \
 	"per run, $n_workers CPUs and compare workers in the guest)"
-shard_instance "$shards_default" || exit 1
+shard_instance || exit 1
 
 # A flipped byte 1000000 bytes into the secondary's copy: the primary's
 # segments before the one that holds it come out, and none from it on.
