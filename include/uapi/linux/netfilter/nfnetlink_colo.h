@@ -15,10 +15,11 @@
  *   NFCOLO_PROXY_INIT     INDEX, MODE, [FLAGS], [COMPARE_TIMEOUT_MS],
  *                         [QUEUE_LIMIT], [FLOW_LIMIT], [NEIGH_CHECKPOINT],
  *                         [COMPARE_SHARDS]; the last five for a primary
- *                         only (EINVAL otherwise). Without NFCOLO_F_PERSISTENT the
- *                         requesting socket owns the instance: closing it
- *                         tears a primary down (held packets released) and
- *                         fails a secondary over (offsets kept).
+ *                         only (EINVAL otherwise). Without
+ *                         NFCOLO_F_PERSISTENT the requesting socket owns
+ *                         the instance: closing it tears a primary down
+ *                         (held packets released) and fails a secondary
+ *                         over (offsets kept).
  *                         EEXIST if INDEX exists in this netns; ENOSPC
  *                         if the netns has as many instances as it may
  *                         (nf_conntrack_colo parameter max_instances).
