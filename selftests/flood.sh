@@ -21,7 +21,6 @@ require_cmd python3 iptables ip6tables
 load_colo_modules
 topo_create
 tmp=$(mktemp -d)
-flood=$PROJECT_DIR/selftests/lib/rawflood.py
 ct_max=/proc/sys/net/netfilter/nf_conntrack_max
 old_ct_max=$(cat "$ct_max")
 
@@ -41,26 +40,15 @@ plimit() {
 }
 slab_kb() { awk '/^Slab:/ { print $2 }' /proc/meminfo; }
 
-pvm() { ip netns exec "$TOPO_PVM" python3 "$flood" eth0 "$@"; }
-svm() { ip netns exec "$TOPO_SECONDARY" python3 "$flood" eth1 "$@"; }
 
 # both ARGS: the same frames from the PVM and into the forward device.
 both() {
-	pvm "$@" &
+	flood_pvm "$@" &
 	local p=$!
-	svm "$@"
+	flood_svm "$@"
 	wait "$p"
 }
 
-# wait_stat NAME VALUE: until counter NAME reaches VALUE (60 s at most).
-wait_stat() {
-	local _
-	for _ in $(seq 600); do
-		(($(pstat "$1") >= $2)) && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # pairs FIRST COUNT CHUNK: the PVM's and the SVM's copies of datagrams of
 # flows FIRST.., CHUNK flows at a time, each chunk matched before the next:
@@ -73,7 +61,7 @@ pairs() {
 		n=$((left < chunk ? left : chunk))
 		both udp "$first" "$n"
 		matched=$((matched + n))
-		wait_stat pkts_matched "$matched" || {
+		pstat_wait pkts_matched "$matched" || {
 			fail "flows $first..: only $(pstat pkts_matched) of $matched datagrams matched"
 			return 1
 		}
@@ -96,12 +84,12 @@ for flows in 1 1000 10000 100000; do
 	have=$flows
 	n=$((flows < batch ? flows : batch))
 	in_table=$(pstat flows)
-	RAWFLOOD_TIME=1 pvm udp $((flows - n)) "$n" $((batch / n)) 2>"$tmp/cost" &
+	RAWFLOOD_TIME=1 flood_pvm udp $((flows - n)) "$n" $((batch / n)) 2>"$tmp/cost" &
 	p=$!
-	svm udp $((flows - n)) "$n" $((batch / n))
+	flood_svm udp $((flows - n)) "$n" $((batch / n))
 	wait "$p"
 	matched=$((matched + batch))
-	wait_stat pkts_matched "$matched" || fail "$flows flows: the timed batch did not match"
+	pstat_wait pkts_matched "$matched" || fail "$flows flows: the timed batch did not match"
 	echo "flows in the table: $in_table (of $flows made): PVM $(cat "$tmp/cost")"
 done
 check "100k flows: every datagram matched" '(($(pstat pkts_matched) == matched))'
@@ -117,8 +105,8 @@ check "100k flows: the count stayed within the limit" \
 before=$(pstat flows)
 no_flow=$(pstat svm_pkts_no_flow)
 acks=20000
-svm ack 1 "$acks"
-wait_stat svm_pkts_no_flow $((no_flow + acks)) ||
+flood_svm ack 1 "$acks"
+pstat_wait svm_pkts_no_flow $((no_flow + acks)) ||
 	fail "SVM pure ACKs: $(($(pstat svm_pkts_no_flow) - no_flow)) of $acks counted as matching nothing"
 check "SVM pure ACKs opened no flow" '(($(pstat flows) <= before))'
 check "SVM pure ACKs held nothing" '(($(pstat svm_queue_high) < 1024))'
@@ -141,8 +129,8 @@ check "flow limit: idle flows asked for no checkpoint" \
 # PVM flows that all hold packets: only a checkpoint frees them.
 released=$(pstat pkts_released)
 n=3000
-pvm udp 300000 "$n"
-wait_stat req_flow_limit 1 || fail "flow limit: no flow_limit checkpoint request"
+flood_pvm udp 300000 "$n"
+pstat_wait req_flow_limit 1 || fail "flow limit: no flow_limit checkpoint request"
 grep -q "reason flow_limit" "$tmp/standin.log" ||
 	fail "the stand-in saw no flow_limit request: $(tail -3 "$tmp/standin.log")"
 check "flow limit: busy flows stayed within limit and headroom" \

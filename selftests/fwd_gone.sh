@@ -13,7 +13,6 @@ require_cmd python3 iptables ip6tables
 load_colo_modules
 topo_create
 tmp=$(mktemp -d)
-flood=$PROJECT_DIR/selftests/lib/rawflood.py
 
 cleanup() {
 	[[ -n ${standin:-} ]] && kill "$standin" 2>/dev/null
@@ -24,7 +23,7 @@ topo_pmycolo 1
 standin_start "$tmp/standin.log" --timeout 60000
 
 n=100
-ip netns exec "$TOPO_SECONDARY" python3 "$flood" eth1 udp 0 "$n"
+flood_svm udp 0 "$n"
 # At least these: the SVM's own link may add a packet of its own (the
 # suite's CI run once saw 101), which is held like the rest.
 wait_until eval '(($(pstat svm_queue) >= n))' ||

@@ -22,7 +22,6 @@ require_cmd python3 iptables ip6tables
 load_colo_modules
 topo_create
 tmp=$(mktemp -d)
-flood=$PROJECT_DIR/selftests/lib/rawflood.py
 param=/sys/module/xt_PMYCOLO/parameters/compare_shards
 topo_pmycolo 1
 [[ -w $param ]] || { fail "xt_PMYCOLO has no writable compare_shards"; ksft_exit; }
@@ -39,8 +38,6 @@ mapfile -t workers < <(pgrep -x 'colo_pmy/w[0-9]+')
 # Two workers: the instance's shards go to both (pmycolo_pool_join()).
 workers=("${workers[@]:0:2}")
 
-pvm() { ip netns exec "$TOPO_PVM" python3 "$flood" eth0 "$@"; }
-svm() { ip netns exec "$TOPO_SECONDARY" python3 "$flood" eth1 "$@"; }
 
 # worker_ticks: each worker's CPU time so far (utime + stime, in ticks).
 worker_ticks() {
@@ -56,15 +53,6 @@ shards_in_use() {
 		python3 -c 'import json,sys; [d] = json.load(sys.stdin); print(d.get("compare_shards"))'
 }
 
-# wait_stat NAME VALUE: until counter NAME reaches VALUE (60 s at most).
-wait_stat() {
-	local _
-	for _ in $(seq 600); do
-		(($(pstat "$1") >= $2)) && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # run_flows SHARDS [ARGS]: an instance made with coloctl's ARGS, which must
 # give it SHARDS shards, compares the same 256 flows' datagrams from both
@@ -83,11 +71,11 @@ run_flows() {
 	}
 	check "$what: status shows them" '[[ $(shards_in_use) == "$shards" ]]'
 	mapfile -t before < <(worker_ticks)
-	pvm udp 0 "$FLOWS" "$ROUNDS" &
+	flood_pvm udp 0 "$FLOWS" "$ROUNDS" &
 	p=$!
-	svm udp 0 "$FLOWS" "$ROUNDS"
+	flood_svm udp 0 "$FLOWS" "$ROUNDS"
 	wait "$p"
-	wait_stat pkts_matched "$n" ||
+	pstat_wait pkts_matched "$n" ||
 		fail "$what: only $(pstat pkts_matched) of $n datagrams matched"
 	mapfile -t after < <(worker_ticks)
 	check "$what: every datagram matched" '(($(pstat pkts_matched) == n))'
@@ -118,13 +106,13 @@ check "1 shard: one worker compared it all ($share% of their CPU to the other)" 
 echo 2 >"$param"
 standin_start "$tmp/standin.log" --queue-limit 300 --timeout 600000
 check "compare_shards=2: status shows 2 shards" '[[ $(shards_in_use) == 2 ]]'
-pvm udp 1000 299
+flood_pvm udp 1000 299
 wait_until eval '(($(pstat pvm_queue) == 299))'
 check "299 datagrams held over the shards" '(($(pstat pvm_queue) == 299))'
 check "the flows gauge counts every shard's" '(($(pstat flows) == 299))'
 check "below the instance's queue limit: no request" \
 	'(($(pstat req_queue_full) == 0))'
-pvm udp 2000 2
+flood_pvm udp 2000 2
 wait_until eval '(($(pstat req_queue_full) >= 1))'
 check "at the instance's queue limit: a queue_full request" \
 	'(($(pstat req_queue_full) >= 1))'

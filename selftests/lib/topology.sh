@@ -331,6 +331,27 @@ colo_stat() {
 # pstat NAME: one counter of primary instance 1.
 pstat() { colo_stat "$TOPO_PRIMARY" 1 "$1"; }
 
+# pstat_wait NAME VALUE: until counter NAME of primary instance 1 reaches
+# VALUE (60 s at most).
+pstat_wait() {
+	local _
+	for _ in $(seq 600); do
+		(($(pstat "$1") >= $2)) && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# flood_pvm ARGS / flood_svm ARGS: lib/rawflood.py ARGS as the PVM's output
+# (from its eth0) and as the SVM's on the forward link (into the primary's
+# eth1, from the secondary's end).
+flood_pvm() {
+	ip netns exec "$TOPO_PVM" python3 "$PROJECT_DIR/selftests/lib/rawflood.py" eth0 "$@"
+}
+flood_svm() {
+	ip netns exec "$TOPO_SECONDARY" python3 "$PROJECT_DIR/selftests/lib/rawflood.py" eth1 "$@"
+}
+
 # standin_start LOG [ARGS]: the hypervisor stand-in (coloctl run) owns
 # primary instance 1, with coloctl's INIT options ARGS; its pid is in
 # $standin. standin_stop: it exits, and its instance is torn down with it.
