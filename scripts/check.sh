@@ -76,6 +76,11 @@ add build/shellcheck.log "shellcheck" "${PIPESTATUS[0]}"
 scripts/deb-check.sh 2>&1 | tee build/deb-check.log
 add build/deb-check.log "debian packages" "${PIPESTATUS[0]}"
 
+# The VM runner itself: a guest that locks up or dies must end the run at
+# once, saying which selftest it was in.
+tests/vm-run-test.sh 2>&1 | tee build/vm-run-test.log
+add build/vm-run-test.log "the VM runner" "${PIPESTATUS[0]}"
+
 # Every selftest in one guest, but the real COLO pair (realvm.sh): it needs
 # a guest of its own with the pair's two QEMU VMs beside it, and runs there
 # after the others.

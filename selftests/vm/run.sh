@@ -152,7 +152,11 @@ qemu=(qemu-system-x86_64
 	# no_timer_check: under a loaded host the timer check through the
 	# IO-APIC can miss its window and panic the boot ("IO-APIC + timer
 	# doesn't work!"); the emulated timer is known good.
-	-append "console=ttyS0 loglevel=5 panic=-1 edd=off rdinit=/init rcupdate.rcu_cpu_stall_timeout=60 watchdog_thresh=30 slub_debug=${VM_SLUB_DEBUG:-FZP} no_timer_check"
+	# A soft lockup, an RCU stall or a task blocked for 120 s panics: the
+	# run fails at once with the splat on the console, instead of the
+	# guest spinning until its timeout with only the splat's tail left to
+	# read. Each of them fails the run anyway (kwarn.sh).
+	-append "console=ttyS0 loglevel=5 panic=-1 edd=off rdinit=/init rcupdate.rcu_cpu_stall_timeout=60 watchdog_thresh=30 softlockup_panic=1 hung_task_panic=1 sysctl.kernel.panic_on_rcu_stall=1 slub_debug=${VM_SLUB_DEBUG:-FZP} no_timer_check"
 	-fsdev "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap"
 	-device "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot"
 	-fsdev "local,id=results,path=$out,security_model=none"
@@ -230,14 +234,18 @@ keep() {
 
 if ((qrc == 124 || qrc == 137)); then
 	keep "TIMEOUT: guest killed after ${timeout_s}s (raise with -t or VM_TIMEOUT)"
+	grep -a 'colo-selftest: ' "$run/console.log" | tail -n 1 | sed 's/^/vm: last test started: /' >&2
 	tail -n 20 "$run/console.log" 2>/dev/null | sed 's/^/vm: | /' >&2
 	exit 124
 fi
 if [[ ! -s $out/rc ]]; then
 	keep "guest did not complete the command (qemu exit $qrc)"
 	sed 's/^/vm: qemu: /' "$run/qemu.log" >&2 2>/dev/null
-	# The start of a splat says the most; then how the console ended.
-	kwarn_scan "$run/console.log" | head -n 12 | sed 's/^/vm: | /' >&2
+	# Which selftest was running (selftests/run.sh marks each start in
+	# the kernel log), the start of a splat, which says the most, then
+	# how the console ended.
+	grep -a 'colo-selftest: ' "$run/console.log" | tail -n 1 | sed 's/^/vm: last test started: /' >&2
+	kwarn_scan "$run/console.log" | head -n 40 | sed 's/^/vm: | /' >&2
 	echo "vm: last console lines:" >&2
 	tail -n 15 "$run/console.log" 2>/dev/null | sed 's/^/vm: | /' >&2
 	exit 125
