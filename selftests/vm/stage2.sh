@@ -24,25 +24,62 @@ halt() {
 # labels"): under multi-threaded TCG a vCPU can keep a stale translation of
 # the int3 that the kernel writes while it patches a jump label. kprobes'
 # int3 handler finds no int3 in memory any more and sends the vCPU back to
-# the site, to the same stale int3, for ever: both CPUs lock up in
-# __netif_receive_skb_core when the ingress keys flip under traffic, which
-# every netdev ingress hook (PMYCOLO's capture) and ingress qdisc does on a
-# first register or last unregister. An empty netdev ingress chain on lo
-# holds both keys (ingress_needed_key and the netfilter netdev ingress key)
-# on for the guest's life, so that the kernel never patches their sites
-# while the tests run. selftests/vm_ingress_key.sh checks that it is here.
-pin_ingress_keys() {
+# the site, to the same stale int3, for ever: both CPUs lock up in the
+# receive path when a key it tests flips under traffic. Such keys are
+# global, while the hooks that count for them are per namespace: the first
+# register or last unregister of a hook anywhere patches every site.
+# - ingress_needed_key, the netfilter netdev ingress key and the egress
+#   keys: every netdev ingress or egress hook (PMYCOLO's capture) and every
+#   clsact qdisc;
+# - nf_hooks_needed[family][hook], tested by NF_HOOK in ip_rcv, ipv6_rcv,
+#   arp_rcv, the bridge and every later hook point: every iptables table,
+#   conntrack, br_netfilter and our hooks, in a test's namespaces that come
+#   and go (a namespace is cleaned up in the background, while the next
+#   test already sends).
+# Base chains that match nothing, in the guest's initial namespace, hold
+# every one of these keys on for the guest's life, so that the kernel never
+# patches their sites while the tests run. selftests/vm_hook_keys.sh checks
+# that they are here.
+pin_hook_keys() {
 	nft -f - <<-'EOF'
 	table netdev colo_vm_pin {
 		chain ingress {
 			type filter hook ingress device "lo" priority 0;
 		}
+		chain egress {
+			type filter hook egress device "lo" priority 0;
+		}
+	}
+	table ip colo_vm_pin {
+		chain prerouting { type filter hook prerouting priority 0; }
+		chain input { type filter hook input priority 0; }
+		chain forward { type filter hook forward priority 0; }
+		chain output { type filter hook output priority 0; }
+		chain postrouting { type filter hook postrouting priority 0; }
+	}
+	table ip6 colo_vm_pin {
+		chain prerouting { type filter hook prerouting priority 0; }
+		chain input { type filter hook input priority 0; }
+		chain forward { type filter hook forward priority 0; }
+		chain output { type filter hook output priority 0; }
+		chain postrouting { type filter hook postrouting priority 0; }
+	}
+	table bridge colo_vm_pin {
+		chain prerouting { type filter hook prerouting priority 0; }
+		chain input { type filter hook input priority 0; }
+		chain forward { type filter hook forward priority 0; }
+		chain output { type filter hook output priority 0; }
+		chain postrouting { type filter hook postrouting priority 0; }
+	}
+	table arp colo_vm_pin {
+		chain input { type filter hook input priority 0; }
+		chain output { type filter hook output priority 0; }
 	}
 	EOF
 }
 
 # /dev/pts, /dev/shm, /run, lo and the hostname were set up by stage 1.
-pin_ingress_keys || echo "colo-vm: cannot pin the ingress keys (nft)" >&2
+pin_hook_keys || echo "colo-vm: cannot pin the hook keys (nft)" >&2
 mode=cmd
 read -r mode <"$out/mode"
 if [[ $mode == shell ]]; then
