@@ -30,6 +30,8 @@
 # before the flips (a guest that locks up hangs the suite instead of
 # failing); ASSUME_PIN=1 runs the flips regardless, to chase the lockup.
 source "$(dirname "$0")/lib/guest.sh"
+# shellcheck source=selftests/lib/hookkeys.sh
+source "$(dirname "$0")/lib/hookkeys.sh"
 
 require_cmd nft tc iperf3
 SECS=${HOOK_KEY_SECS:-30}
@@ -42,11 +44,15 @@ pinned() {
 		nft list chain "$family" colo_vm_pin "$hook" >/dev/null 2>&1 || return 1
 	done
 }
-hooks="prerouting input forward output postrouting"
 missing=0
-# shellcheck disable=SC2086 # the hooks are words
-for hold in "netdev ingress egress" "ip $hooks" "ip6 $hooks" \
-	"bridge $hooks" "arp input output"; do
+for family in netdev $HOOK_KEY_FAMILIES; do
+	hold=$family
+	if [[ $family == netdev ]]; then
+		hold+=" ingress egress"
+	else
+		hold+=" $(hook_key_chains "$family")"
+	fi
+	# shellcheck disable=SC2086 # the hooks are words
 	if pinned $hold; then
 		pass "the guest holds the ${hold%% *} hook keys on"
 	else
@@ -72,25 +78,11 @@ cleanup() {
 	rm -rf "$tmp"
 }
 
-# A netdev ingress chain and a table of base chains on every hook of each
-# netfilter family, and their deletion, each in one transaction: each load
-# and delete flips every nf_hooks_needed key and both ingress keys.
-{
-	echo "table netdev flip {"
-	echo '	chain ingress { type filter hook ingress device "d0" priority 0; }'
-	echo "}"
-} >"$tmp/tables"
-echo "delete table netdev flip" >"$tmp/delete"
-for family in ip ip6 bridge arp; do
-	chains=$hooks
-	[[ $family == arp ]] && chains="input output"
-	echo "table $family flip {"
-	for c in $chains; do
-		echo "	chain $c { type filter hook $c priority 0; }"
-	done
-	echo "}"
-	echo "delete table $family flip" >>"$tmp/delete"
-done >>"$tmp/tables"
+# Netdev ingress and egress chains and a table of base chains on every hook
+# of each netfilter family, and their deletion, each in one transaction:
+# each load and delete flips every nf_hooks_needed key and the netdev keys.
+hook_key_tables flip d0 >"$tmp/tables"
+hook_key_delete flip >"$tmp/delete"
 
 ip netns exec "$b" iperf3 -s -D -1 -p 5201 >/dev/null
 ip netns exec "$a" iperf3 -s -D -1 -p 5202 >/dev/null

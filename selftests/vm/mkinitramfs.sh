@@ -42,7 +42,8 @@ done
 
 # Cache key: this script, the boot scripts, busybox and the module files.
 stamp=$( {
-	cat "${BASH_SOURCE[0]}" "$here/init" "$here/stage2.sh"
+	cat "${BASH_SOURCE[0]}" "$here/init" "$here/stage2.sh" \
+		"$here/../lib/hookkeys.sh"
 	echo "$kver"
 	stat -L -c '%n %s %Y' "$busybox" "${kos[@]}"
 } | sha256sum | cut -d' ' -f1)
@@ -56,6 +57,7 @@ mkdir -p "$tmp"/{bin,dev,proc,sys,mnt,modules,newroot}
 cp "$busybox" "$tmp/bin/busybox"
 install -m 0755 "$here/init" "$tmp/init"
 install -m 0755 "$here/stage2.sh" "$tmp/stage2"
+install -m 0644 "$here/../lib/hookkeys.sh" "$tmp/hookkeys.sh"
 : >"$tmp/modules/order"
 for ko in "${kos[@]}"; do
 	name=$(basename "$ko")

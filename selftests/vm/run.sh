@@ -232,19 +232,25 @@ keep() {
 	return 0
 }
 
+# The selftest whose start the console showed last (selftests/run.sh marks
+# each start in the kernel log).
+last_test() {
+	grep -a 'colo-selftest: ' "$run/console.log" | tail -n 1 |
+		sed 's/^/vm: last test started: /' >&2
+}
+
 if ((qrc == 124 || qrc == 137)); then
 	keep "TIMEOUT: guest killed after ${timeout_s}s (raise with -t or VM_TIMEOUT)"
-	grep -a 'colo-selftest: ' "$run/console.log" | tail -n 1 | sed 's/^/vm: last test started: /' >&2
+	last_test
 	tail -n 20 "$run/console.log" 2>/dev/null | sed 's/^/vm: | /' >&2
 	exit 124
 fi
 if [[ ! -s $out/rc ]]; then
 	keep "guest did not complete the command (qemu exit $qrc)"
 	sed 's/^/vm: qemu: /' "$run/qemu.log" >&2 2>/dev/null
-	# Which selftest was running (selftests/run.sh marks each start in
-	# the kernel log), the start of a splat, which says the most, then
-	# how the console ended.
-	grep -a 'colo-selftest: ' "$run/console.log" | tail -n 1 | sed 's/^/vm: last test started: /' >&2
+	# Which selftest was running, the start of a splat, which says the
+	# most, then how the console ended.
+	last_test
 	kwarn_scan "$run/console.log" | head -n 40 | sed 's/^/vm: | /' >&2
 	echo "vm: last console lines:" >&2
 	tail -n 15 "$run/console.log" 2>/dev/null | sed 's/^/vm: | /' >&2

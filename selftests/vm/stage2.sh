@@ -40,43 +40,9 @@ halt() {
 # every one of these keys on for the guest's life, so that the kernel never
 # patches their sites while the tests run. selftests/vm_hook_keys.sh checks
 # that they are here.
-pin_hook_keys() {
-	nft -f - <<-'EOF'
-	table netdev colo_vm_pin {
-		chain ingress {
-			type filter hook ingress device "lo" priority 0;
-		}
-		chain egress {
-			type filter hook egress device "lo" priority 0;
-		}
-	}
-	table ip colo_vm_pin {
-		chain prerouting { type filter hook prerouting priority 0; }
-		chain input { type filter hook input priority 0; }
-		chain forward { type filter hook forward priority 0; }
-		chain output { type filter hook output priority 0; }
-		chain postrouting { type filter hook postrouting priority 0; }
-	}
-	table ip6 colo_vm_pin {
-		chain prerouting { type filter hook prerouting priority 0; }
-		chain input { type filter hook input priority 0; }
-		chain forward { type filter hook forward priority 0; }
-		chain output { type filter hook output priority 0; }
-		chain postrouting { type filter hook postrouting priority 0; }
-	}
-	table bridge colo_vm_pin {
-		chain prerouting { type filter hook prerouting priority 0; }
-		chain input { type filter hook input priority 0; }
-		chain forward { type filter hook forward priority 0; }
-		chain output { type filter hook output priority 0; }
-		chain postrouting { type filter hook postrouting priority 0; }
-	}
-	table arp colo_vm_pin {
-		chain input { type filter hook input priority 0; }
-		chain output { type filter hook output priority 0; }
-	}
-	EOF
-}
+# shellcheck source=selftests/lib/hookkeys.sh
+source /run/colo-vm/hookkeys.sh
+pin_hook_keys() { hook_key_tables colo_vm_pin lo | nft -f -; }
 
 # /dev/pts, /dev/shm, /run, lo and the hostname were set up by stage 1.
 pin_hook_keys || echo "colo-vm: cannot pin the hook keys (nft)" >&2
