@@ -23,6 +23,7 @@ topo_services
 tmp=$(mktemp -d)
 
 cleanup() {
+	[[ -n ${monitor:-} ]] && kill "$monitor" 2>/dev/null
 	[[ -n ${client:-} ]] && kill "$client" 2>/dev/null
 	[[ -n ${ctlfd:-} ]] && exec {ctlfd}>&-
 	topo_stop_services
@@ -37,7 +38,7 @@ svm_drop() {	# svm_drop -I|-D: the SVM's UDP echo answers dropped or not
 # VM's echo service, each answer is appended to $tmp/got, one a line.
 ctl=$tmp/ctl
 mkfifo "$ctl"
-C python3 -u -c '
+ip netns exec "$TOPO_CLIENT" python3 -u -c '
 import socket, sys, threading
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("", 40007))
@@ -60,6 +61,17 @@ S "$COLOCTL" init 1 --mode secondary
 # Persistent, nobody answers requests: the checkpoints come from here only.
 P "$COLOCTL" init 1 --mode primary --timeout 600000
 topo_pmycolo 1
+# A listener, without which a request is not delivered, hence not counted.
+# (ip netns exec itself, not P: $! must be the pid that becomes coloctl.)
+ip netns exec "$TOPO_PRIMARY" "$COLOCTL" monitor --index 1 \
+	>"$tmp/monitor.log" 2>&1 &
+monitor=$!
+# listening: a generic netlink socket of the primary host in a group.
+listening() {
+	P awk '$2 == 16 && $4 != "00000000" { n++ } END { exit !n }' \
+		/proc/net/netlink
+}
+check "coloctl monitor listens for the requests" 'wait_until listening'
 
 # queue_is pvm|svm N: that side holds N packets. A function, so that
 # wait_until reads the counter on every try.
