@@ -45,6 +45,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
+#include <linux/timer.h>
 #include "pmycolo_flow.h"
 
 struct completion;
@@ -92,12 +93,17 @@ struct pmycolo_inst {
 	struct colo_instance	*inst;		/* owns us */
 	struct net		*net;
 	struct list_head	net_node;	/* pmycolo_insts.lock */
-	spinlock_t		want_lock;	/* want, want_ev */
+	spinlock_t		want_lock;	/* want*, deferred*, stopped */
 	/* Taken under a shard's lock to make a flow, if several shards. */
 	spinlock_t		new_flow_lock;
 	/* A checkpoint is still wanted: asked again every tick. */
 	bool			want;
 	struct colo_event	want_ev;
+	/* A miscompare's request, deferred (pmycolo_request_miscompare). */
+	bool			deferred;
+	bool			stopped;
+	struct colo_event	deferred_ev;
+	struct timer_list	deferred_timer;
 	u32			n_shards;
 	struct rcu_head		rcu;
 	struct pmycolo_shard	*shard[];	/* n_shards of them */
@@ -136,6 +142,11 @@ void pmycolo_event(struct colo_event *ev, u8 reason,
 		   const struct pmycolo_flow *flow);
 void pmycolo_request(struct pmycolo_inst *pi, const struct colo_event *ev);
 void pmycolo_request_again(struct pmycolo_inst *pi);
+void pmycolo_request_init(struct pmycolo_inst *pi);
+void pmycolo_request_miscompare(struct pmycolo_inst *pi,
+				const struct colo_event *ev);
+void pmycolo_request_covered(struct pmycolo_inst *pi);
+void pmycolo_request_stop(struct pmycolo_inst *pi);
 
 /* pmycolo_release.c */
 void pmycolo_release_init(bool (*reinject)(struct nf_queue_entry *entry,

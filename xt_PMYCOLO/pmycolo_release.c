@@ -104,9 +104,7 @@ void pmycolo_flush(struct pmycolo_inst *pi, bool drop)
 
 	for (i = 0; i < pi->n_shards; i++)
 		pmycolo_shard_flush(pi->shard[i], drop);
-	spin_lock_bh(&pi->want_lock);
-	pi->want = false;
-	spin_unlock_bh(&pi->want_lock);
+	pmycolo_request_covered(pi);
 }
 
 static bool pmycolo_entry_uses_dev(const struct nf_queue_entry *entry,

@@ -42,6 +42,8 @@ static void pmycolo_detach(struct colo_instance *inst)
 		spin_unlock_bh(&sh->lock);
 	}
 	pmycolo_pool_leave(pi);
+	/* No worker compares any more: nothing holds a request back again. */
+	pmycolo_request_stop(pi);
 	/* Held PVM packets go on, unless their namespace is going away. */
 	pmycolo_flush(pi, !check_net(pi->net));
 	pmycolo_inst_unlink(pi);
@@ -92,9 +94,7 @@ static void pmycolo_checkpoint_begin(struct colo_instance *inst)
 	for (i = 0; i < pi->n_shards; i++)
 		pmycolo_shard_begin(pi->shard[i]);
 	/* The checkpoint under way is the one a request still wanted. */
-	spin_lock_bh(&pi->want_lock);
-	pi->want = false;
-	spin_unlock_bh(&pi->want_lock);
+	pmycolo_request_covered(pi);
 }
 
 /*

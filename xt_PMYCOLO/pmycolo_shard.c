@@ -57,6 +57,7 @@ struct pmycolo_inst *pmycolo_inst_alloc(struct colo_instance *inst,
 	pi->net = colo_instance_net(inst);
 	spin_lock_init(&pi->want_lock);
 	spin_lock_init(&pi->new_flow_lock);
+	pmycolo_request_init(pi);
 	for (i = 0; i < n_shards; i++) {
 		pi->shard[i] = pmycolo_shard_alloc(pi);
 		if (!pi->shard[i])

@@ -201,7 +201,7 @@ bool pmycolo_compare_ready(struct pmycolo_shard *sh, unsigned long deadline)
 		pmycolo_release_list(pi, &b.release, false);
 		pmycolo_free_list(pi, &b.freeq, true);
 		if (b.miscompare)
-			pmycolo_request(pi, &b.ev);
+			pmycolo_request_miscompare(pi, &b.ev);
 		cond_resched();
 		if (!time_before(jiffies, deadline))
 			break;
