@@ -13,14 +13,17 @@
  * PMYCOLO_POOL_TURN, then puts it back at the tail if news is left. A
  * packet for a shard wakes its worker only when the worker sleeps, so a
  * burst of packets over many instances costs a wake-up per worker, not
- * one per instance. Every shard's tick (pmycolo_scan()) comes due in its
- * worker's loop, between turns: a turn never outlasts the next tick.
+ * one per instance; a worker that had work polls its FIFO for a moment
+ * before it sleeps (compare_poll_us), so a stream of packets wakes it
+ * seldom. Every shard's tick (pmycolo_scan()) comes due in its worker's
+ * loop, between turns: a turn never outlasts the next tick.
  */
 #include <linux/completion.h>
 #include <linux/cpumask.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/sched.h>
+#include <linux/sched/clock.h>
 #include <linux/slab.h>
 #include "pmycolo_engine.h"
 
@@ -41,10 +44,22 @@ MODULE_PARM_DESC(compare_shards, "shards of a new primary instance, each compare
 /* A shard's turn: then the next shard with news has its turn. */
 #define PMYCOLO_POOL_TURN	msecs_to_jiffies(2)
 
+/*
+ * A worker that just had work waits this long for more, awake, before it
+ * sleeps: in a stream, news that comes meanwhile costs the packet path no
+ * wake-up and the worker no context switch, which cost more than the wait
+ * (docs/design.md, Benchmarks). At most PMYCOLO_POOL_POLL_MAX_US.
+ */
+static unsigned int compare_poll_us = 50;
+module_param(compare_poll_us, uint, 0644);
+MODULE_PARM_DESC(compare_poll_us, "how long a compare worker that had work polls for more before it sleeps (us, 0: never, at most 1000; default 50)");
+#define PMYCOLO_POOL_POLL_MAX_US	1000U
+
 struct pmycolo_pool_worker {
-	spinlock_t		lock;		/* ready, running */
+	spinlock_t		lock;		/* ready, running, polling */
 	struct list_head	ready;		/* shards with news, FIFO */
 	struct pmycolo_shard	*running;	/* whose turn it is, if any */
+	bool			polling;	/* waits for news, awake */
 	/* Held over the ticks, so that a detach waits for them. */
 	struct mutex		shards_mutex;	/* shards, count, next_tick */
 	struct list_head	shards;		/* every shard it serves */
@@ -112,18 +127,54 @@ static void pmycolo_pool_done(struct pmycolo_pool_worker *w,
 		complete(left);
 }
 
+/*
+ * Wait up to compare_poll_us for news, awake, or until the next tick or
+ * another task wants the CPU. True if news came: a packet path that queued
+ * it saw the worker polling and woke nobody.
+ */
+static bool pmycolo_pool_poll(struct pmycolo_pool_worker *w)
+{
+	unsigned int poll_us = min(READ_ONCE(compare_poll_us),
+				   PMYCOLO_POOL_POLL_MAX_US);
+	u64 end;
+	bool news;
+
+	if (!poll_us)
+		return false;
+	spin_lock_bh(&w->lock);
+	w->polling = true;
+	spin_unlock_bh(&w->lock);
+	end = local_clock() + (u64)poll_us * NSEC_PER_USEC;
+	do {
+		cpu_relax();
+		news = !list_empty_careful(&w->ready);
+	} while (!news && local_clock() < end && !need_resched() &&
+		 time_before(jiffies, READ_ONCE(w->next_tick)));
+	/* Under the lock: a packet path that saw it polling queued first. */
+	spin_lock_bh(&w->lock);
+	w->polling = false;
+	news = !list_empty(&w->ready);
+	spin_unlock_bh(&w->lock);
+	return news;
+}
+
 static int pmycolo_pool_thread(void *data)
 {
 	struct pmycolo_pool_worker *w = data;
 	unsigned long next_tick, deadline;
 	struct pmycolo_shard *sh;
-	bool more;
+	bool more, worked = false;
 
 	while (!kthread_should_stop()) {
 		if (!time_before(jiffies, READ_ONCE(w->next_tick)))
 			pmycolo_pool_tick(w);
 
 		sh = pmycolo_pool_next(w);
+		if (!sh && worked) {
+			worked = false;
+			if (pmycolo_pool_poll(w))
+				continue;
+		}
 		if (!sh) {
 			/* A wake (or a stop) after these checks finds us asleep. */
 			set_current_state(TASK_INTERRUPTIBLE);
@@ -142,6 +193,7 @@ static int pmycolo_pool_thread(void *data)
 			deadline = next_tick;
 		more = pmycolo_compare_ready(sh, deadline);
 		pmycolo_pool_done(w, sh, more);
+		worked = true;
 	}
 	return 0;
 }
@@ -149,7 +201,7 @@ static int pmycolo_pool_thread(void *data)
 /*
  * @sh has news (a flow joined its empty ready list). Packet context. The
  * worker is woken only if it may be asleep: one in the middle of a turn
- * looks at its FIFO again before it sleeps.
+ * looks at its FIFO again before it sleeps, and a polling one sees it.
  */
 void pmycolo_pool_wake(struct pmycolo_shard *sh)
 {
@@ -158,7 +210,7 @@ void pmycolo_pool_wake(struct pmycolo_shard *sh)
 
 	spin_lock_bh(&w->lock);
 	if (!sh->pool.gone && list_empty(&sh->pool.ready)) {
-		wake = list_empty(&w->ready) && !w->running;
+		wake = list_empty(&w->ready) && !w->running && !w->polling;
 		list_add_tail(&sh->pool.ready, &w->ready);
 	}
 	spin_unlock_bh(&w->lock);
