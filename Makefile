@@ -134,8 +134,13 @@ vm-shell:
 BENCH ?= compare instances colo
 BENCH_VARS := BENCH_ROUNDS BENCH_MB BENCH_CMP_MB BENCH_FLOWS \
 	BENCH_FLOW_SEGMENTS BENCH_INSTANCES BENCH_PERIOD_NS BENCH_TRANSACTIONS
+# The allocator as a stock kernel runs it (no slub_debug): the tests' FZP
+# takes every slab allocation and free off SLUB's per-CPU fast path, which
+# halved the no-proxy path's rate here (docs/design.md, Benchmarks).
+# BENCH_SLUB_DEBUG=FZP measures with the tests' flags.
+BENCH_SLUB_DEBUG ?= -
 bench: all
-	selftests/vm/run.sh -t 3600 \
+	VM_SLUB_DEBUG='$(BENCH_SLUB_DEBUG)' selftests/vm/run.sh -t 3600 \
 		$(foreach v,$(BENCH_VARS),$(if $($(v)),-e '$(v)=$($(v))')) \
 		-- selftests/bench/run.sh $(BENCH)
 

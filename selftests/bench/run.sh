@@ -15,6 +15,9 @@
 #             (captures on the primary host; not in the default list)
 dir=$(dirname "$0")
 rc=0
+# What the figures depend on (make bench boots without slub_debug).
+echo "guest: $(nproc) CPUs, $(uname -r)," \
+	"$(grep -o 'slub_debug=[^ ]*' /proc/cmdline || echo 'no slub_debug')"
 for name in "${@:-compare instances colo}"; do
 	for b in $name; do
 		echo "=== bench: $b ==="
