@@ -48,7 +48,8 @@ MODULE_PARM_DESC(compare_shards, "shards of a new primary instance, each compare
  * A worker that just had work waits this long for more, awake, before it
  * sleeps: in a stream, news that comes meanwhile costs the packet path no
  * wake-up and the worker no context switch, which cost more than the wait
- * (docs/design.md, Benchmarks). At most PMYCOLO_POOL_POLL_MAX_US.
+ * (docs/design.md, Benchmarks). Only while polling pays (the worker's
+ * loop). At most PMYCOLO_POOL_POLL_MAX_US.
  */
 static unsigned int compare_poll_us = 50;
 module_param(compare_poll_us, uint, 0644);
@@ -127,63 +128,83 @@ static void pmycolo_pool_done(struct pmycolo_pool_worker *w,
 		complete(left);
 }
 
+static u64 pmycolo_pool_poll_ns(void)
+{
+	return (u64)min(READ_ONCE(compare_poll_us), PMYCOLO_POOL_POLL_MAX_US) *
+	       NSEC_PER_USEC;
+}
+
 /*
  * Wait up to compare_poll_us for news, awake, or until the next tick or
  * another task wants the CPU. True if news came: a packet path that queued
- * it saw the worker polling and woke nobody.
+ * it saw the worker polling and woke nobody. *@expired: it waited the
+ * whole time in vain.
  */
-static bool pmycolo_pool_poll(struct pmycolo_pool_worker *w)
+static bool pmycolo_pool_poll(struct pmycolo_pool_worker *w, u64 poll_ns,
+			      bool *expired)
 {
-	unsigned int poll_us = min(READ_ONCE(compare_poll_us),
-				   PMYCOLO_POOL_POLL_MAX_US);
-	u64 end;
+	u64 end = local_clock() + poll_ns;
 	bool news;
 
-	if (!poll_us)
-		return false;
+	*expired = false;
 	spin_lock_bh(&w->lock);
 	w->polling = true;
 	spin_unlock_bh(&w->lock);
-	end = local_clock() + (u64)poll_us * NSEC_PER_USEC;
 	do {
 		cpu_relax();
 		news = !list_empty_careful(&w->ready);
-	} while (!news && local_clock() < end && !need_resched() &&
+		if (!news && local_clock() >= end)
+			*expired = true;
+	} while (!news && !*expired && !need_resched() &&
 		 time_before(jiffies, READ_ONCE(w->next_tick)));
 	/* Under the lock: a packet path that saw it polling queued first. */
 	spin_lock_bh(&w->lock);
 	w->polling = false;
 	news = !list_empty(&w->ready);
 	spin_unlock_bh(&w->lock);
+	if (news)
+		*expired = false;
 	return news;
 }
 
+/*
+ * The worker's loop. It polls after work only while polling pays: a poll
+ * that waited in vain stops it (packets come seldom: a request and its
+ * answer), a sleep shorter than a poll starts it again (a stream).
+ */
 static int pmycolo_pool_thread(void *data)
 {
 	struct pmycolo_pool_worker *w = data;
+	bool more, worked = false, poll = true, expired;
 	unsigned long next_tick, deadline;
 	struct pmycolo_shard *sh;
-	bool more, worked = false;
+	u64 poll_ns, slept;
 
 	while (!kthread_should_stop()) {
 		if (!time_before(jiffies, READ_ONCE(w->next_tick)))
 			pmycolo_pool_tick(w);
 
 		sh = pmycolo_pool_next(w);
-		if (!sh && worked) {
+		poll_ns = pmycolo_pool_poll_ns();
+		if (!sh && worked && poll && poll_ns) {
 			worked = false;
-			if (pmycolo_pool_poll(w))
+			if (pmycolo_pool_poll(w, poll_ns, &expired))
 				continue;
+			poll = !expired;
 		}
 		if (!sh) {
 			/* A wake (or a stop) after these checks finds us asleep. */
 			set_current_state(TASK_INTERRUPTIBLE);
 			next_tick = READ_ONCE(w->next_tick);
+			slept = local_clock();
 			if (list_empty_careful(&w->ready) &&
 			    time_before(jiffies, next_tick) &&
 			    !kthread_should_stop())
 				schedule_timeout(next_tick - jiffies);
 			__set_current_state(TASK_RUNNING);
+			if (!poll && local_clock() - slept < poll_ns &&
+			    !list_empty_careful(&w->ready))
+				poll = true;
 			continue;
 		}
 
