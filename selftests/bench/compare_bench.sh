@@ -56,6 +56,7 @@ for dev in "$B_PVM eth0" "$B_PVM sink" "$B_PRI vif" "$B_PRI eth0" "$B_PRI eth1" 
 done
 topo_br_netfilter "$B_PRI"
 topo_bridge "$B_PRI" br0 vif eth0
+bench_links_ready "$B_PVM" "$B_PRI" "$B_SVM" || exit 1
 ip netns exec "$B_PRI" "$COLOCTL" init 1 --mode primary --timeout 600000 \
 	--queue-limit 65536 || exit 1
 

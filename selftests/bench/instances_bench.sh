@@ -85,15 +85,8 @@ build() {
 	ip -n "$I_PVM" link set sink address "$CLIENT_MAC" up
 	ip -n "$I_PVM" -batch "$tmp/pvm" && ip -n "$I_SVM" -batch "$tmp/svm" ||
 		return 1
-	# A port joins its bridge disabled when its carrier is not seen yet
-	# (link watch runs later): wait until every port forwards.
-	for ns in "$I_PVM" "${HOSTS[@]}"; do
-		wait_until forwarding "$ns" || return 1
-	done
+	bench_links_ready "$I_PVM" "$I_SVM" "${HOSTS[@]}"
 }
-
-# forwarding NS: every bridge port of NS forwards.
-forwarding() { ! bridge -n "$1" link show | grep -qv "state forwarding"; }
 
 # proxy on|off N: instances 1..N, each with its rule (VM port vif<i>,
 # forward device fwd<i>), in their namespaces; or none at all.

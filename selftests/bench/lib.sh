@@ -6,6 +6,7 @@
 #   bench_quiet NS...            no IPv6 link plumbing among the frames
 #   bench_diagnose NS...         what a failed leg leaves to look at
 #   bench_port                   the client's port of the next run
+#   bench_links_ready NS...      every link of each NS carries frames
 #   per_packet_table WHAT RUN N...
 #                                the per-packet cost with and without
 #                                PMYCOLO as WHAT grows through each N
@@ -29,6 +30,28 @@ bench_diagnose() {
 	for ns; do
 		ip netns exec "$ns" "$COLOCTL" status 2>/dev/null
 		ip -n "$ns" -s link show type veth
+	done
+}
+
+# forwarding NS: every bridge port of NS forwards. links_up NS: every link
+# of NS but lo is operationally up.
+forwarding() { ! bridge -n "$1" link show | grep -qv "state forwarding"; }
+links_up() { ! ip -n "$1" -o link show | grep -v ': lo:' | grep -qv 'state UP'; }
+
+# bench_links_ready NS...: until every link of each NS is up and every
+# bridge port forwards (5 s at most each). A veth opened before its peer
+# has no carrier yet; link watch, which may run a second later (more on a
+# loaded host), then gives it its qdisc (frames sent before are dropped)
+# and enables its bridge port (a disabled port drops them too).
+bench_links_ready() {
+	local ns
+	for ns; do
+		if ! wait_until links_up "$ns" || ! wait_until forwarding "$ns"; then
+			echo "bench: links of $ns not ready:"
+			ip -n "$ns" -br link show
+			bridge -n "$ns" link show
+			return 1
+		fi
 	done
 }
 
