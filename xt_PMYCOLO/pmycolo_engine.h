@@ -93,7 +93,7 @@ struct pmycolo_inst {
 	struct colo_instance	*inst;		/* owns us */
 	struct net		*net;
 	struct list_head	net_node;	/* pmycolo_insts.lock */
-	spinlock_t		want_lock;	/* want*, deferred*, stopped */
+	spinlock_t		want_lock;	/* want*, deferred* */
 	/* Taken under a shard's lock to make a flow, if several shards. */
 	spinlock_t		new_flow_lock;
 	/* A checkpoint is still wanted: asked again every tick. */
@@ -101,7 +101,6 @@ struct pmycolo_inst {
 	struct colo_event	want_ev;
 	/* A miscompare's request, deferred (pmycolo_request_miscompare). */
 	bool			deferred;
-	bool			stopped;
 	struct colo_event	deferred_ev;
 	struct timer_list	deferred_timer;
 	u32			n_shards;

@@ -94,7 +94,7 @@ void pmycolo_request_miscompare(struct pmycolo_inst *pi,
 		return;
 	}
 	spin_lock_bh(&pi->want_lock);
-	if (!pi->deferred && !pi->want && !pi->stopped) {
+	if (!pi->deferred && !pi->want) {
 		pi->deferred = true;
 		pi->deferred_ev = *ev;
 		mod_timer(&pi->deferred_timer, jiffies + msecs_to_jiffies(grace));
@@ -111,11 +111,13 @@ void pmycolo_request_covered(struct pmycolo_inst *pi)
 	spin_unlock_bh(&pi->want_lock);
 }
 
-/* No request is held back any more: the instance's last moment. */
+/*
+ * The instance's last moment: no worker compares for it any more, so no
+ * miscompare defers a request again. One deferred goes with the timer.
+ */
 void pmycolo_request_stop(struct pmycolo_inst *pi)
 {
 	spin_lock_bh(&pi->want_lock);
-	pi->stopped = true;
 	pi->deferred = false;
 	spin_unlock_bh(&pi->want_lock);
 	del_timer_sync(&pi->deferred_timer);
