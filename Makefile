@@ -176,11 +176,15 @@ depmod = $(DEPMOD) $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
 
 # install wants built modules, not a kbuild run: kbuild finding nothing
 # to do still takes a minute under an emulator (the selftests' guest).
+# Each module is stale by its own sources and the shared headers only:
+# kbuild leaves a module whose sources did not change as it was, so one
+# rule for all of them would find the untouched ones older for ever.
 MODULE_KOS := $(foreach m,$(COLO_MODULES),$(m)/$(m).ko)
-MODULE_SRCS := $(filter-out %.mod.c,$(wildcard Kbuild */Kbuild \
-	$(addsuffix /*.[ch],$(COLO_MODULES)) include/net/netfilter/*.h \
-	include/uapi/linux/netfilter/*.h))
-$(MODULE_KOS) &: $(MODULE_SRCS)
+SHARED_HDRS := $(wildcard Kbuild include/net/netfilter/*.h \
+	include/uapi/linux/netfilter/*.h)
+$(foreach m,$(COLO_MODULES),$(eval $(m)/$(m).ko: $(filter-out %.mod.c,\
+	$(wildcard $(m)/Kbuild $(m)/*.[ch])) $(SHARED_HDRS)))
+$(MODULE_KOS):
 	$(MAKE) modules
 
 install: $(MODULE_KOS) userspace man-pages
