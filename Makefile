@@ -100,7 +100,11 @@ check: deps
 	scripts/check.sh
 
 # Userspace unit tests: each suite ends with its own "N passed, N failed".
-unit:
+# unit-tests is all of them but the fuzz run, which make check runs beside
+# them (both are bound by one CPU each).
+unit: unit-tests fuzz-run
+
+unit-tests:
 	bash -n selftests/demo/colo_demo.sh
 	bash -n selftests/demo/colo_demo_realvm.sh
 	$(MAKE) -C tools check
@@ -110,6 +114,8 @@ unit:
 	$(MAKE) dkms-check
 	$(MAKE) -C iptables-ext check
 	$(MAKE) -C tests/unit check
+
+fuzz-run:
 	$(MAKE) -C tests/unit fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 FUZZ_SECONDS ?= 30
@@ -123,7 +129,7 @@ vm:
 vm-shell:
 	selftests/vm/run.sh -t 86400 --shell
 
-.PHONY: unit vm vm-shell
+.PHONY: unit unit-tests fuzz-run vm vm-shell
 
 # Benchmark of the primary's compare path: figures and ratios, with and
 # without the proxy, in one guest run (not a test: it asserts no speed).

@@ -52,7 +52,28 @@ if ! make all KDIR="/lib/modules/$kver/build"; then
 	exit 1
 fi
 
-make --no-print-directory unit 2>&1 | tee build/unit.log
+# The fuzz run and shellcheck keep one CPU busy each for half a minute:
+# they run beside the unit tests and the lint gates, and report after them.
+# bg_start NAME CMD...: run CMD into build/NAME.log, its status into
+# build/NAME.rc.
+declare -A bg_pids
+bg_start() {
+	local name=$1
+	shift
+	rm -f "build/$name.rc"
+	{ "$@" >"build/$name.log" 2>&1; echo $? >"build/$name.rc"; } &
+	bg_pids[$name]=$!
+}
+# bg_report NAME LABEL: wait for NAME, print its log and add it up.
+bg_report() {
+	wait "${bg_pids[$1]}"
+	cat "build/$1.log"
+	add "build/$1.log" "$2" "$(cat "build/$1.rc" 2>/dev/null || echo 1)"
+}
+bg_start fuzz make --no-print-directory fuzz-run
+bg_start shellcheck scripts/shellcheck.sh
+
+make --no-print-directory unit-tests 2>&1 | tee build/unit.log
 add build/unit.log "unit tests" "${PIPESTATUS[0]}"
 
 # make lint's three gates, each one test: clean, or a failure.
@@ -69,8 +90,8 @@ for gate in checkpatch sparse w1; do
 done 2>&1 | tee build/lint.log
 add build/lint.log "make lint" "${PIPESTATUS[0]}"
 
-scripts/shellcheck.sh 2>&1 | tee build/shellcheck.log
-add build/shellcheck.log "shellcheck" "${PIPESTATUS[0]}"
+bg_report fuzz "fuzz run"
+bg_report shellcheck "shellcheck"
 
 # Before the guest boots: it installs these packages.
 scripts/deb-check.sh 2>&1 | tee build/deb-check.log
