@@ -21,11 +21,7 @@
 # throughput within 10% of no proxy). Asserts nothing about speed; fails
 # when a leg does not run or lets out what it should not.
 #
-#   host PVM             host primary (PMYCOLO)           host SVM
-#   eth0 ---------------- vif \
-#                               br0
-#   sink ---------------- eth0 /
-#                         eth1 --------------------------- eth0
+# (The rig: cmp_rig_create in lib.sh.)
 source "$(dirname "$0")/../lib/guest.sh"
 source "$(dirname "$0")/../lib/topology.sh"
 source "$(dirname "$0")/lib.sh"
@@ -45,27 +41,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 
-mkns B_PVM B_PRI B_SVM
-bench_quiet "$B_PVM" "$B_PRI" "$B_SVM"
-ip link add eth0 netns "$B_PVM" type veth peer name vif netns "$B_PRI"
-ip link add sink netns "$B_PVM" type veth peer name eth0 netns "$B_PRI"
-ip link add eth0 netns "$B_SVM" type veth peer name eth1 netns "$B_PRI"
-for dev in "$B_PVM eth0" "$B_PVM sink" "$B_PRI vif" "$B_PRI eth0" "$B_PRI eth1" "$B_SVM eth0"; do
-	read -r ns ifname <<<"$dev"
-	ip -n "$ns" link set "$ifname" mtu 65000 up
-done
-topo_br_netfilter "$B_PRI"
-topo_bridge "$B_PRI" br0 vif eth0
-bench_links_ready "$B_PVM" "$B_PRI" "$B_SVM" || exit 1
-ip netns exec "$B_PRI" "$COLOCTL" init 1 --mode primary --timeout 600000 \
-	--queue-limit 65536 || exit 1
-
-proxy() {	# proxy on|off
-	local op=-D
-	[[ $1 == on ]] && op=-I
-	ip netns exec "$B_PRI" iptables -t mangle "$op" PREROUTING -m physdev \
-		--physdev-in vif -j PMYCOLO --index 1 --forward-dev eth1
-}
+cmp_rig_create || exit 1
 
 # A fresh colo-compare for each run (its flow state would outlive the run).
 # QEMU makes the output socket first and waits for its client on each
@@ -111,11 +87,10 @@ run() {
 		qemu_stop
 		;;
 	*)
-		[[ $leg == pmycolo ]] && proxy on
-		ip netns exec "$B_PVM" "$frames" packet eth0 "$B_SVM" eth0 sink \
-			-p "$p" -s "$s" -m "$MB" -c "$port" "$@"
+		[[ $leg == pmycolo ]] && cmp_proxy on
+		cmp_send "$p" "$s" "$MB" "$port" "$@"
 		rc=$?
-		[[ $leg == pmycolo ]] && proxy off
+		[[ $leg == pmycolo ]] && cmp_proxy off
 		;;
 	esac
 	return "$rc"

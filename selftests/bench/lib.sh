@@ -10,6 +10,10 @@
 #   per_packet_table WHAT RUN N...
 #                                the per-packet cost with and without
 #                                PMYCOLO as WHAT grows through each N
+#   cmp_rig_create               the compare rig: a primary host between
+#                                a PVM and an SVM, primary instance 1
+#   cmp_proxy on|off             the PMYCOLO rule on its PVM's port
+#   cmp_send P S MB PORT [ARGS]  colo_frames feeds the rig one stream
 
 frames=$PROJECT_DIR/selftests/bench/colo_frames
 [[ -x $frames ]] || { echo "no $frames: run make first"; exit 1; }
@@ -106,4 +110,52 @@ per_packet_table() {
 	printf "%s" "$log"
 	echo "(CPU: every CPU's busy time per packet fed in, both VMs' packets;" \
 		"switches: the guest's context switches per packet, no proxy / PMYCOLO)"
+}
+
+# cmp_rig_create: the compare rig (compare_bench.sh, profile_bench.sh):
+# the primary host's bridge from the PVM's port to the uplink, whose far
+# end (sink) counts what comes out, the SVM's link on eth1, and primary
+# instance 1 with room for every frame of a run.
+#
+#   host PVM             host primary (PMYCOLO)           host SVM
+#   eth0 ---------------- vif \
+#                               br0
+#   sink ---------------- eth0 /
+#                         eth1 --------------------------- eth0
+cmp_rig_create() {
+	local dev ns ifname
+	mkns B_PVM B_PRI B_SVM
+	bench_quiet "$B_PVM" "$B_PRI" "$B_SVM"
+	ip link add eth0 netns "$B_PVM" type veth peer name vif netns "$B_PRI"
+	ip link add sink netns "$B_PVM" type veth peer name eth0 netns "$B_PRI"
+	ip link add eth0 netns "$B_SVM" type veth peer name eth1 netns "$B_PRI"
+	for dev in "$B_PVM eth0" "$B_PVM sink" "$B_PRI vif" "$B_PRI eth0" \
+		"$B_PRI eth1" "$B_SVM eth0"; do
+		read -r ns ifname <<<"$dev"
+		ip -n "$ns" link set "$ifname" mtu 65000 up
+	done
+	topo_br_netfilter "$B_PRI"
+	topo_bridge "$B_PRI" br0 vif eth0
+	bench_links_ready "$B_PVM" "$B_PRI" "$B_SVM" || return 1
+	ip netns exec "$B_PRI" "$COLOCTL" init 1 --mode primary \
+		--timeout 600000 --queue-limit 65536
+}
+
+# cmp_proxy on|off: the PMYCOLO rule for the rig's PVM port, eth1 its
+# forward device.
+cmp_proxy() {
+	local op=-D
+	[[ $1 == on ]] && op=-I
+	ip netns exec "$B_PRI" iptables -t mangle "$op" PREROUTING -m physdev \
+		--physdev-in vif -j PMYCOLO --index 1 --forward-dev eth1
+}
+
+# cmp_send P S MB PORT [ARGS]: colo_frames sends MB of one TCP stream into
+# the rig, the PVM's in segments of P bytes of payload, the SVM's of S,
+# from client port PORT; prints its line.
+cmp_send() {
+	local p=$1 s=$2 mb=$3 port=$4
+	shift 4
+	ip netns exec "$B_PVM" "$frames" packet eth0 "$B_SVM" eth0 sink \
+		-p "$p" -s "$s" -m "$mb" -c "$port" "$@"
 }
