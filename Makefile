@@ -183,13 +183,19 @@ depmod = $(DEPMOD) $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
 # install wants built modules, not a kbuild run: kbuild finding nothing
 # to do still takes a minute under an emulator (the selftests' guest).
 # Each module is stale by its own sources and the shared headers only:
-# kbuild leaves a module whose sources did not change as it was, so one
-# rule for all of them would find the untouched ones older for ever.
+# kbuild leaves a module whose sources did not change as it was, so
+# giving each every module's sources would find the untouched ones older
+# for ever (make's grouped targets share their prerequisites: the same).
+# A stale module runs kbuild, which remakes all of them; under -j the
+# order-only chain keeps two such runs from sharing the tree at once (the
+# second finds nothing to do).
 MODULE_KOS := $(foreach m,$(COLO_MODULES),$(m)/$(m).ko)
 SHARED_HDRS := $(wildcard Kbuild include/net/netfilter/*.h \
 	include/uapi/linux/netfilter/*.h)
 $(foreach m,$(COLO_MODULES),$(eval $(m)/$(m).ko: $(filter-out %.mod.c,\
 	$(wildcard $(m)/Kbuild $(m)/*.[ch])) $(SHARED_HDRS)))
+$(foreach i,2 3 4,$(eval $(word $(i),$(MODULE_KOS)): | \
+	$(word $(shell expr $(i) - 1),$(MODULE_KOS))))
 $(MODULE_KOS):
 	$(MAKE) modules
 
