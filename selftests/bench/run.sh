@@ -10,7 +10,8 @@
 #   instances the cost per packet as PMYCOLO's instances grow
 #   colo      bulk and request/response on the COLO topology
 #   profile   where the CPU the proxy adds per packet goes (perf on colo's
-#             bulk download; not in the default list: ~4 min more)
+#             bulk download and on compare's rig; not in the default
+#             list: ~6 min more)
 #   latency   where the time request/response adds through the proxy goes
 #             (captures on the primary host; not in the default list)
 dir=$(dirname "$0")
