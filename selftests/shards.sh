@@ -83,8 +83,17 @@ run_flows() {
 	check "$what: no checkpoint" '(($(pstat checkpoints_requested) == 0))' ||
 		standin_reasons "$tmp/standin.log"
 	high=$(pstat flows_high)
+	# Seen at 257 in CI, in the first run of the whole suite only:
+	# whether the extra flow stayed, what is still held and what the
+	# instance took in besides the flood tell where it came from.
 	check "$what: the flows gauge counts every shard's ($high flows at most)" \
-		'((high == FLOWS))'
+		'((high == FLOWS))' || {
+		echo "$what: flows now $(pstat flows), held: PVM $(pstat pvm_queue)," \
+			"SVM $(pstat svm_queue); of $n datagrams each way:" \
+			"$(pstat pkts_compared) PVM packets compared," \
+			"$(pstat svm_pkts_captured) SVM packets captured," \
+			"$(pstat svm_pkts_link) of them link traffic"
+	}
 	standin_stop
 	a=$((after[0] - before[0]))
 	b=$((after[1] - before[1]))
