@@ -126,14 +126,10 @@ for round in $(seq "$ROUNDS"); do
 		perf_stop || { echo "perf record failed ($mode): $(cat "$data.log")"; exit 1; }
 		[[ $mode == on ]] && cmp_proxy off
 		echo "compare rig, round $round, proxy $mode: $line"
+		# colo_frames fails when fewer frames came out than it sent.
+		((rc == 0)) || { echo "FAIL: the rig did not let every frame out ($mode)"; exit 1; }
 		out=${line##*frames_out=}
 		out=${out%% *}
-		want=${line##*expected=}
-		want=${want%% *}
-		if ((rc != 0)) || [[ -z $out || $out != "$want" ]]; then
-			echo "FAIL: the rig did not let every frame out ($mode)"
-			exit 1
-		fi
 		perf_report "$data" >>"$tmp/cmpreport.$mode"
 		cmp_units[$mode]=$((${cmp_units[$mode]:-0} + out))
 		rm -f "$data" "$data.log"
