@@ -85,6 +85,8 @@ static struct {
 static uint32_t client_ip = 0x0a000001;
 
 static atomic_ullong out_frames;	/* qemu mode: counted by the reader */
+/* Seconds the timed loop slept for the comparator to catch up. */
+static double window_wait;
 
 static void die(const char *what)
 {
@@ -496,6 +498,7 @@ static void build_flows(struct side *s, bool client)
 static bool wait_window(struct sink *k, uint64_t out0, uint64_t sent, uint64_t window,
 			double deadline)
 {
+	double t = now();
 	uint64_t out;
 
 	while ((out = read_sink(k) - out0) < sent && sent - out > window) {
@@ -503,6 +506,7 @@ static bool wait_window(struct sink *k, uint64_t out0, uint64_t sent, uint64_t w
 			return false;
 		usleep(100);
 	}
+	window_wait += now() - t;
 	return true;
 }
 
@@ -537,6 +541,7 @@ static int run_flows(struct sink *k)
 	expect = pri.n - f;
 	busy0 = proc_busy(&cs0);
 	s0 = pid_ticks(getpid(), &su0);
+	window_wait = 0;
 	t0 = now();
 	deadline = t0 + opt.timeout;
 	for (a = f; a < pri.n; a = b) {
@@ -550,14 +555,14 @@ static int run_flows(struct sink *k)
 	t1 = now();
 	busy1 = proc_busy(&cs1);
 	s1 = pid_ticks(getpid(), &su1);
-	printf("flows=%llu instances=%ld frames_in=%llu frames_out=%llu expected=%llu bytes=%llu seconds=%.4f busy_ticks=%llu comparator_ticks=0 sender_ticks=%llu sender_user_ticks=%llu hz=%ld switches=%llu\n",
+	printf("flows=%llu instances=%ld frames_in=%llu frames_out=%llu expected=%llu bytes=%llu seconds=%.4f busy_ticks=%llu comparator_ticks=0 sender_ticks=%llu sender_user_ticks=%llu hz=%ld switches=%llu window_wait=%.4f\n",
 	       (unsigned long long)f, opt.instances ? opt.instances : 1,
 	       (unsigned long long)(2 * expect),
 	       (unsigned long long)(read_sink(k) - out0), (unsigned long long)expect,
 	       (unsigned long long)(expect * opt.payload_p), t1 - t0,
 	       (unsigned long long)(busy1 - busy0), (unsigned long long)(s1 - s0),
 	       (unsigned long long)(su1 - su0), sysconf(_SC_CLK_TCK),
-	       (unsigned long long)(cs1 - cs0));
+	       (unsigned long long)(cs1 - cs0), window_wait);
 	return read_sink(k) - out0 == expect ? 0 : 1;
 }
 
@@ -706,9 +711,8 @@ int main(int argc, char **argv)
 		size_t pe = ps + BATCH < pn ? ps + BATCH : pn, se = ss;
 
 		/* Bounded in flight, as a VM's window bounds it; sleep, not spin. */
-		while ((ps - 1) - (read_sink(&k) - out0) > (uint64_t)opt.window &&
-		       now() < deadline)
-			usleep(100);
+		if (!wait_window(&k, out0, ps - 1, opt.window, deadline))
+			break;
 		if (ps < pe)
 			send_frames(&k, 0, &pri, ps, pe);
 		ps = pe;
@@ -742,11 +746,11 @@ int main(int argc, char **argv)
 	q1 = pid_ticks(opt.qemu_pid, &ign);
 	s1 = pid_ticks(getpid(), &su1);
 	/* CPU time in clock ticks, all sampled alike by the kernel's tick */
-	printf("frames_in=%zu frames_out=%llu expected=%llu bytes=%llu seconds=%.4f busy_ticks=%llu comparator_ticks=%llu sender_ticks=%llu sender_user_ticks=%llu hz=%ld\n",
+	printf("frames_in=%zu frames_out=%llu expected=%llu bytes=%llu seconds=%.4f busy_ticks=%llu comparator_ticks=%llu sender_ticks=%llu sender_user_ticks=%llu hz=%ld window_wait=%.4f\n",
 	       ps + ss - 2, (unsigned long long)out, (unsigned long long)expect,
 	       (unsigned long long)(opt.flip < 0 ? opt.stream : (uint64_t)expect * opt.payload_p),
 	       t1 - t0, (unsigned long long)(busy1 - busy0), (unsigned long long)(q1 - q0),
 	       (unsigned long long)(s1 - s0), (unsigned long long)(su1 - su0),
-	       sysconf(_SC_CLK_TCK));
+	       sysconf(_SC_CLK_TCK), window_wait);
 	return out == expect ? 0 : 1;
 }

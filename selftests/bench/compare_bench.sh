@@ -121,7 +121,9 @@ done
 # and in its worker), CPU ms per MB of the processes (QEMU: colo-compare's
 # process and the sender; kernel legs: the sender, which runs the path's
 # softirq part inline), the sender's CPU and its own code's (user time) as
-# shares of the wall time.
+# shares of the wall time, the other CPUs' busy time (100%: one CPU) and
+# how long the sender slept for the comparator to catch up (its window of
+# frames in flight full), both as shares of the wall time.
 figures() {	# figures LEG LINES
 	awk -v leg="$1" -v lines="$2" 'BEGIN {
 		n = split(lines, l, ";")
@@ -138,22 +140,24 @@ figures() {	# figures LEG LINES
 			proc += (v["comparator_ticks"] + v["sender_ticks"]) / v["hz"]
 			snd += v["sender_ticks"] / v["hz"]
 			usr += v["sender_user_ticks"] / v["hz"]
+			wait += v["window_wait"]
 		}
 		mb = by / 1048576
-		printf "%.0f %.1f %.1f %.1f %.0f %.0f\n", fr / t, by * 8 / t / 1e6,
-			busy * 1000 / mb, proc * 1000 / mb, 100 * snd / t, 100 * usr / t
+		printf "%.0f %.1f %.1f %.1f %.0f %.0f %.0f %.0f\n", fr / t, by * 8 / t / 1e6,
+			busy * 1000 / mb, proc * 1000 / mb, 100 * snd / t, 100 * usr / t,
+			100 * (busy - snd) / t, 100 * wait / t
 	}'
 }
 
 echo
-printf "%-8s %-8s %9s %8s %17s %16s %10s %10s\n" workload leg "frames/s" "Mbit/s" \
-	"CPU ms/MB: all" "processes" "sender" "its user"
+printf "%-8s %-8s %9s %8s %17s %10s %8s %9s %11s %8s\n" workload leg "frames/s" "Mbit/s" \
+	"CPU ms/MB: all" "processes" "sender" "its user" "other CPUs" "waited"
 for w in $WORKLOADS; do
 	IFS=: read -r name p s <<<"$w"
 	for leg in $legs; do
-		read -r fps mbit busy proc snd usr < <(figures "$leg" "${sum[$name.$leg]}")
-		printf "%-8s %-8s %9s %8s %17s %16s %9s%% %9s%%\n" "$name" "$leg" "$fps" \
-			"$mbit" "$busy" "$proc" "$snd" "$usr"
+		read -r fps mbit busy proc snd usr rest wait < <(figures "$leg" "${sum[$name.$leg]}")
+		printf "%-8s %-8s %9s %8s %17s %10s %7s%% %8s%% %10s%% %7s%%\n" "$name" "$leg" \
+			"$fps" "$mbit" "$busy" "$proc" "$snd" "$usr" "$rest" "$wait"
 		eval "${leg}_mbit=$mbit ${leg}_busy=$busy ${leg}_proc=$proc"
 	done
 	awk -v n="$name" -v pm="${pmycolo_mbit:-0}" -v np="${noproxy_mbit:-0}" \
@@ -172,7 +176,9 @@ done
 echo "(workloads NAME:PRIMARY:SECONDARY payload bytes per segment: $WORKLOADS;" \
 	"$MB MB per run, $ROUNDS runs; frames/s counts both sides' frames fed in;" \
 	"the sender's CPU includes the kernel path run inline in its sendmmsg calls" \
-	"(bridge, netfilter, PMYCOLO's queueing in softirq); its user time is its own code)"
+	"(bridge, netfilter, PMYCOLO's queueing in softirq); its user time is its own code;" \
+	"other CPUs: the rest of the busy time (PMYCOLO's worker; QEMU), 100% one CPU;" \
+	"waited: the sender asleep for the comparator, its 512 frames in flight out)"
 
 # Per-packet cost as concurrent flows grow: SEGMENTS segments of 1448
 # bytes from both VMs, spread round-robin over FLOWS flows (at least one
