@@ -26,6 +26,7 @@ source "$(dirname "$0")/../lib/topology.sh"
 source "$(dirname "$0")/lib.sh"
 
 require_cmd iptables iptables-restore bridge
+ROUNDS=${BENCH_ROUNDS:-3}
 SEGMENTS=${BENCH_FLOW_SEGMENTS:-20000}
 read -ra counts <<<"${BENCH_INSTANCES:-1 8 64}"
 max=0

@@ -68,47 +68,87 @@ bench_port() {
 	echo $((p + 1)) | tee "$tmp/port"
 }
 
-# per_packet_table WHAT RUN N...: for each N, RUN noproxy N and RUN pmycolo N
-# (each prints colo_frames' line of one run), and a row of the CPU per
-# packet of both (every CPU's busy time per packet fed in, both VMs'
-# packets), PMYCOLO's added cost, its ratio to the first N's and the
+# per_packet_table WHAT RUN N...: ROUNDS rounds (default 3), each of
+# them, for each N, RUN noproxy N then RUN pmycolo N (each prints
+# colo_frames' line of one run). Then a row per N of medians over the
+# rounds: the CPU per packet of both (every CPU's busy time per packet fed
+# in, both VMs' packets), PMYCOLO's added cost (each round's pair of runs
+# side by side: one run of these moves by a quarter between runs on a
+# TCG guest) and its lowest and highest, its ratio to the first N's,
+# where it landed (the sender's CPU time, which holds the softirq work of
+# its sendmmsg calls: PMYCOLO's intake; the rest: its worker) and the
 # context switches per packet of both. Then the runs' lines. Returns 1
 # when a run did not let everything out.
 per_packet_table() {
-	local what=$1 run=$2 n leg line pkts added base='' log=''
-	local -A us cs
+	local what=$1 run=$2 rounds=${ROUNDS:-3} r n leg line log='' rows=''
 	shift 2
-	printf "%-10s %9s %12s %16s %16s %14s %14s\n" "$what" packets "no proxy" \
-		"PMYCOLO" "added" "vs 1 ${what%s}" "switches"
-	printf "%-10s %9s %12s %16s %16s %14s %14s\n" "" "" "us/packet" "us/packet" \
-		"us/packet" "" "per packet"
-	for n; do
-		for leg in noproxy pmycolo; do
-			line=$("$run" "$leg" "$n") || {
-				echo "FAIL: $leg, $n $what: not everything came out: $line"
-				return 1
-			}
-			log+="$n $what $leg: $line"$'\n'
-			read -r "us[$leg]" "cs[$leg]" < <(awk -v l="$line" 'BEGIN {
-				split(l, kv, " ")
-				for (j in kv) { split(kv[j], f, "="); v[f[1]] = f[2] }
-				printf "%.2f %.2f\n", 1e6 * v["busy_ticks"] / v["hz"] / v["frames_in"],
-					v["switches"] / v["frames_in"]
-			}')
-			pkts=${line##*frames_in=}
-			pkts=${pkts%% *}
+	for ((r = 1; r <= rounds; r++)); do
+		for n; do
+			for leg in noproxy pmycolo; do
+				line=$("$run" "$leg" "$n") || {
+					echo "FAIL: $leg, $n $what: not everything came out: $line"
+					return 1
+				}
+				log+="round $r: $n $what $leg: $line"$'\n'
+				rows+="$n $leg $line"$'\n'
+			done
 		done
-		added=$(awk -v a="${us[pmycolo]}" -v b="${us[noproxy]}" \
-			'BEGIN { printf "%.2f", a - b }')
-		base=${base:-$added}
-		awk -v n="$n" -v p="$pkts" -v a="${us[noproxy]}" -v b="${us[pmycolo]}" \
-			-v d="$added" -v z="$base" -v c="${cs[noproxy]} / ${cs[pmycolo]}" 'BEGIN {
-			printf "%-10s %9s %12s %16s %16s %13.0f%% %14s\n", n, p, a, b, d,
-				(z > 0) ? 100 * d / z : 0, c
-		}'
 	done
+	printf "%-10s %9s %10s %10s %10s %15s %10s %16s %14s\n" "$what" packets \
+		"no proxy" "PMYCOLO" "added" "added: lowest" "vs 1 ${what%s}" \
+		"added: sender" "switches"
+	printf "%-10s %9s %10s %10s %10s %15s %10s %16s %14s\n" "" "" "us/packet" \
+		"us/packet" "us/packet" "/ highest" "" "/ other CPUs" "per packet"
+	printf "%s" "$rows" | awk '
+	function median(a, k,    i, j, t, b) {
+		for (i = 1; i <= k; i++)
+			b[i] = a[i]
+		for (i = 2; i <= k; i++)
+			for (j = i; j > 1 && b[j - 1] > b[j]; j--) {
+				t = b[j]; b[j] = b[j - 1]; b[j - 1] = t
+			}
+		return k % 2 ? b[(k + 1) / 2] : (b[k / 2] + b[k / 2 + 1]) / 2
+	}
+	{
+		n = $1; leg = $2
+		delete v
+		for (i = 3; i <= NF; i++) { split($i, f, "="); v[f[1]] = f[2] }
+		us = 1e6 / v["hz"] / v["frames_in"]
+		if (!(n in seen)) { seen[n] = 1; order[++ns] = n; pkts[n] = v["frames_in"] }
+		k = ++runs[n, leg]
+		cpu[n, leg, k] = us * v["busy_ticks"]
+		snd[n, leg, k] = us * v["sender_ticks"]
+		sw[n, leg, k] = v["switches"] / v["frames_in"]
+	}
+	END {
+		for (o = 1; o <= ns; o++) {
+			n = order[o]; k = runs[n, "pmycolo"]
+			lo = hi = ""
+			for (r = 1; r <= k; r++) {
+				a[r] = cpu[n, "noproxy", r]; b[r] = cpu[n, "pmycolo", r]
+				d[r] = b[r] - a[r]
+				ds[r] = snd[n, "pmycolo", r] - snd[n, "noproxy", r]
+				dw[r] = d[r] - ds[r]
+				ca[r] = sw[n, "noproxy", r]; cb[r] = sw[n, "pmycolo", r]
+				if (lo == "" || d[r] < lo) lo = d[r]
+				if (hi == "" || d[r] > hi) hi = d[r]
+			}
+			added = median(d, k)
+			if (o == 1) base = added
+			printf "%-10s %9s %10.2f %10.2f %10.2f %15s %9.0f%% %16s %14s\n", n,
+				pkts[n], median(a, k), median(b, k), added,
+				sprintf("%.2f / %.2f", lo, hi),
+				(base > 0) ? 100 * added / base : 0,
+				sprintf("%.2f / %.2f", median(ds, k), median(dw, k)),
+				sprintf("%.2f / %.2f", median(ca, k), median(cb, k))
+		}
+	}'
 	printf "%s" "$log"
-	echo "(CPU: every CPU's busy time per packet fed in, both VMs' packets;" \
+	echo "(medians of $rounds rounds; CPU: every CPU's busy time per packet" \
+		"fed in, both VMs' packets; added: PMYCOLO's less no proxy's, run by" \
+		"run; sender: what PMYCOLO added to the sender's CPU time, which" \
+		"holds the softirq work of its sendmmsg calls (the proxy's intake)," \
+		"other CPUs: the rest (its worker, the release's output path);" \
 		"switches: the guest's context switches per packet, no proxy / PMYCOLO)"
 }
 
