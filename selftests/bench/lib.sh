@@ -155,7 +155,10 @@ per_packet_table() {
 # cmp_rig_create: the compare rig (compare_bench.sh, profile_bench.sh):
 # the primary host's bridge from the PVM's port to the uplink, whose far
 # end (sink) counts what comes out, the SVM's link on eth1, and primary
-# instance 1 with room for every frame of a run.
+# instance 1 with room for every frame of a run and for every flow of the
+# flows legs: those of a run, and of the runs before it that are not idle
+# long enough to be forgotten yet (the default limit, 65536, would turn
+# the 100k-flow run into one of flows evicted and made again).
 #
 #   host PVM             host primary (PMYCOLO)           host SVM
 #   eth0 ---------------- vif \
@@ -178,7 +181,7 @@ cmp_rig_create() {
 	topo_bridge "$B_PRI" br0 vif eth0
 	bench_links_ready "$B_PVM" "$B_PRI" "$B_SVM" || return 1
 	ip netns exec "$B_PRI" "$COLOCTL" init 1 --mode primary \
-		--timeout 600000 --queue-limit 65536
+		--timeout 600000 --queue-limit 65536 --flow-limit 1048576
 }
 
 # cmp_proxy on|off: the PMYCOLO rule for the rig's PVM port, eth1 its
