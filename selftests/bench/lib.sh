@@ -78,7 +78,8 @@ bench_port() {
 # where it landed (the sender's CPU time, which holds the softirq work of
 # its sendmmsg calls: PMYCOLO's intake; the rest: its worker) and the
 # context switches per packet of both. Then the runs' lines. Returns 1
-# when a run did not let everything out.
+# when a run did not let everything out, after the lines of the runs
+# before it.
 per_packet_table() {
 	local what=$1 run=$2 rounds=${ROUNDS:-3} r n leg line log='' rows=''
 	shift 2
@@ -86,6 +87,7 @@ per_packet_table() {
 		for n; do
 			for leg in noproxy pmycolo; do
 				line=$("$run" "$leg" "$n") || {
+					printf "%s" "$log"
 					echo "FAIL: $leg, $n $what: not everything came out: $line"
 					return 1
 				}
