@@ -199,8 +199,7 @@ read -ra counts <<<"${BENCH_FLOWS:-1 100 10000 100000}"
 per_packet_table flows flows_run "${counts[@]}" || { diagnose; exit 1; }
 echo "(target: PMYCOLO's added cost flat within 20% from 1 to 100k flows)"
 # Concurrent flows, not flows evicted at the limit and made again.
-evicted=$(ip netns exec "$B_PRI" "$COLOCTL" status 1 |
-	awk '$1 == "flows_evicted:" { print $2 }')
+evicted=$(colo_stat "$B_PRI" 1 flows_evicted)
 if [[ $evicted != 0 ]]; then
 	fail "${evicted:-an unknown number of} flows evicted: the flows legs" \
 		"measured flows made again, not concurrent ones"
