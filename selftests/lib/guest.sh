@@ -136,7 +136,7 @@ _colo_modules_fail() {
 # is untouched), refresh the module index and modprobe them. If any of that
 # fails, the test stops there with a FAIL line that says why.
 load_colo_modules() {
-	local kdir extra m ko cache out names=() changed=0
+	local kdir extra m ko cache out names=() want changed=0
 	for m in "${COLO_MODULES[@]}"; do
 		[[ -f $PROJECT_DIR/$m/$m.ko ]] && names+=("$m")
 	done
@@ -153,9 +153,10 @@ load_colo_modules() {
 		changed=1
 	done
 	# Also refresh when an earlier install was not indexed (interrupted).
-	for m in "${names[@]}"; do
-		[[ $(modinfo -F filename "$m" 2>/dev/null) == "$extra/$m.ko" ]] || changed=1
-	done
+	# One process for all (each exec costs ~0.2 s under TCG).
+	want=("${names[@]/#/$extra/}")
+	[[ $(modinfo -F filename "${names[@]}" 2>/dev/null) == \
+		"$(printf '%s.ko\n' "${want[@]}")" ]] || changed=1
 	if ((changed)); then
 		# depmod -a takes ~20 s under TCG; the host runner precomputed
 		# the same index for these exact files: use it when they match.
@@ -168,6 +169,7 @@ load_colo_modules() {
 			out=$(depmod -a 2>&1) || _colo_modules_fail "depmod -a: $out"
 		fi
 	fi
+	modprobe -a "${names[@]}" 2>/dev/null && return 0
 	for m in "${names[@]}"; do
 		out=$(modprobe "$m" 2>&1) && continue
 		_colo_modules_fail "modprobe $m: $out$(dmesg 2>/dev/null | grep -F "$m" | tail -n 3 | sed 's/^/; dmesg: /')"
@@ -187,17 +189,21 @@ unload_colo_modules() {
 }
 
 # mkns VAR...: create a network namespace per VAR, named VAR-<pid>-<n> so
-# that tests never clash, with lo up, and store its name in $VAR.
+# that tests never clash, with lo up, and store its name in $VAR. One ip
+# process adds them all: under TCG each exec of a tool costs ~0.1 s.
 _guest_netns=()
 mkns() {
 	# Locals with names no caller will pass: printf -v must reach the caller.
-	local _mkns_var _mkns_name
+	local _mkns_var _mkns_name _mkns_new=()
 	for _mkns_var in "$@"; do
 		_mkns_name=$_mkns_var-$$-${#_guest_netns[@]}
-		ip netns add "$_mkns_name" || return 1
 		_guest_netns+=("$_mkns_name")
-		ip -n "$_mkns_name" link set lo up || return 1
+		_mkns_new+=("$_mkns_name")
 		printf -v "$_mkns_var" '%s' "$_mkns_name"
+	done
+	printf 'netns add %s\n' "${_mkns_new[@]}" | ip -b - || return 1
+	for _mkns_name in "${_mkns_new[@]}"; do
+		ip -n "$_mkns_name" link set lo up || return 1
 	done
 }
 
@@ -206,9 +212,8 @@ _guest_cleanup() {
 	if declare -F cleanup >/dev/null; then
 		cleanup || true
 	fi
-	local _guest_ns
-	for _guest_ns in "${_guest_netns[@]}"; do
-		ip netns del "$_guest_ns" 2>/dev/null || true
-	done
+	((${#_guest_netns[@]})) &&
+		printf 'netns del %s\n' "${_guest_netns[@]}" | ip -force -b - 2>/dev/null
+	return 0
 }
 trap _guest_cleanup EXIT

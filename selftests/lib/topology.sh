@@ -83,28 +83,24 @@ topo_br_netfilter() {
 		net.bridge.bridge-nf-call-ip6tables=1
 }
 
-# topo_mac NS IF MAC: IF's MAC, set with the link down, so that its IPv6
-# link-local address is made from MAC (the link came up with a random one).
-topo_mac() {
-	ip -n "$1" link set "$2" down
-	ip -n "$1" link set "$2" address "$3"
-	ip -n "$1" link set "$2" up
-}
-
-# topo_vm NS: the VM's addresses, the same in PVM and SVM, link-local
-# included, as in real COLO (no DAD: it would meet the other VM's copy
-# through the mirror). Real COLO keeps the SVM's neighbour cache equal to
-# the PVM's by checkpointing; between two namespaces permanent entries for
-# the client's addresses stand in for that: the stand-in's checkpoint
-# cannot make an SVM that asked for a neighbour the PVM's copy again.
-topo_vm() {
-	ip netns exec "$1" sysctl -qw net.ipv6.conf.eth0.accept_dad=0
-	topo_mac "$1" eth0 "$VM_MAC"
-	ip -n "$1" addr add "$VM_IP4/24" dev eth0
-	ip -n "$1" addr add "$VM_IP6/64" dev eth0 nodad
-	ip -n "$1" neigh replace "$CLIENT_IP4" lladdr "$CLIENT_MAC" dev eth0 nud permanent
-	ip -n "$1" neigh replace "$CLIENT_IP6" lladdr "$CLIENT_MAC" dev eth0 nud permanent
-	ip -n "$1" neigh replace "$CLIENT_LL6" lladdr "$CLIENT_MAC" dev eth0 nud permanent
+# topo_vm_cmds: a VM's addresses, the same in PVM and SVM, link-local
+# included, as in real COLO, as commands for ip -b. Its eth0 gets the MAC
+# before it first comes up, so that its IPv6 link-local address is made
+# from it; no DAD (set before): it would meet the other VM's copy through
+# the mirror. Real COLO keeps the SVM's neighbour cache equal to the PVM's
+# by checkpointing; between two namespaces permanent entries for the
+# client's addresses stand in for that: the stand-in's checkpoint cannot
+# make an SVM that asked for a neighbour the PVM's copy again.
+topo_vm_cmds() {
+	cat <<-EOF
+		link set eth0 address $VM_MAC
+		link set eth0 up
+		addr add $VM_IP4/24 dev eth0
+		addr add $VM_IP6/64 dev eth0 nodad
+		neigh replace $CLIENT_IP4 lladdr $CLIENT_MAC dev eth0 nud permanent
+		neigh replace $CLIENT_IP6 lladdr $CLIENT_MAC dev eth0 nud permanent
+		neigh replace $CLIENT_LL6 lladdr $CLIENT_MAC dev eth0 nud permanent
+	EOF
 }
 
 # Xen's colo-proxy-setup mirror: what leaves vif towards the PVM is copied
@@ -122,16 +118,16 @@ topo_vm() {
 # bytes of its own, as the wire would.
 topo_mirror() {
 	local ns=$1 vif=$2 fwd=$3 proto prio=10 own
-	tc -n "$ns" qdisc add dev "$vif" root handle 1: prio
-	for proto in ip arp ipv6; do
-		own=()
-		[[ $proto == ipv6 ]] &&
-			own=(pipe action pedit ex munge ip6 hoplimit preserve)
-		tc -n "$ns" filter add dev "$vif" parent 1: protocol "$proto" \
-			prio "$prio" u32 match u32 0 0 flowid 1:2 \
-			action mirred egress mirror dev "$fwd" "${own[@]}"
-		prio=$((prio + 1))
-	done
+	{
+		echo "qdisc add dev $vif root handle 1: prio"
+		for proto in ip arp ipv6; do
+			own=
+			[[ $proto == ipv6 ]] &&
+				own=" pipe action pedit ex munge ip6 hoplimit preserve"
+			echo "filter add dev $vif parent 1: protocol $proto prio $prio u32 match u32 0 0 flowid 1:2 action mirred egress mirror dev $fwd$own"
+			prio=$((prio + 1))
+		done
+	} | tc -n "$ns" -b -
 }
 
 # topo_unmirror NS VIF: the mirror goes; the SVM is fed no more.
@@ -139,32 +135,68 @@ topo_unmirror() {
 	tc -n "$1" qdisc del dev "$2" root handle 1: prio
 }
 
+# topo_create [--bare]: the topology above, in one ip process per
+# namespace (under TCG each exec of a tool costs ~0.1 s: one per command
+# made building it take 7 s). The veth pairs are made down; each end
+# comes up in its namespace's batch.
 topo_create() {
-	mkns TOPO_CLIENT TOPO_SWITCH TOPO_PRIMARY TOPO_PVM TOPO_SECONDARY TOPO_SVM
+	local rc=0 ns
+	mkns TOPO_CLIENT TOPO_SWITCH TOPO_PRIMARY TOPO_PVM TOPO_SECONDARY TOPO_SVM || return 1
 
-	topo_link "$TOPO_CLIENT" eth0 "$TOPO_SWITCH" sw-client
-	topo_link "$TOPO_SWITCH" sw-primary "$TOPO_PRIMARY" eth0
-	topo_link "$TOPO_SWITCH" sw-secondary "$TOPO_SECONDARY" eth0
-	topo_link "$TOPO_PRIMARY" eth1 "$TOPO_SECONDARY" eth1
-	topo_link "$TOPO_PRIMARY" vif "$TOPO_PVM" eth0
-	topo_link "$TOPO_SECONDARY" vif "$TOPO_SVM" eth0
-	topo_bridge "$TOPO_SWITCH" sw sw-client sw-primary sw-secondary
-
-	topo_mac "$TOPO_CLIENT" eth0 "$CLIENT_MAC"
-	ip -n "$TOPO_CLIENT" addr add "$CLIENT_IP4/24" dev eth0
-	ip -n "$TOPO_CLIENT" addr add "$CLIENT_IP6/64" dev eth0 nodad
-	topo_vm "$TOPO_PVM"
-	topo_vm "$TOPO_SVM"
+	ip -b - <<-EOF || return 1
+		link add eth0 netns $TOPO_CLIENT type veth peer name sw-client netns $TOPO_SWITCH
+		link add sw-primary netns $TOPO_SWITCH type veth peer name eth0 netns $TOPO_PRIMARY
+		link add sw-secondary netns $TOPO_SWITCH type veth peer name eth0 netns $TOPO_SECONDARY
+		link add eth1 netns $TOPO_PRIMARY type veth peer name eth1 netns $TOPO_SECONDARY
+		link add vif netns $TOPO_PRIMARY type veth peer name eth0 netns $TOPO_PVM
+		link add vif netns $TOPO_SECONDARY type veth peer name eth0 netns $TOPO_SVM
+	EOF
+	ip -n "$TOPO_CLIENT" -b - <<-EOF || rc=1
+		link set eth0 address $CLIENT_MAC
+		link set eth0 up
+		addr add $CLIENT_IP4/24 dev eth0
+		addr add $CLIENT_IP6/64 dev eth0 nodad
+	EOF
+	ip -n "$TOPO_SWITCH" -b - <<-EOF || rc=1
+		link add sw type bridge forward_delay 0 stp_state 0
+		link set sw-client master sw up
+		link set sw-primary master sw up
+		link set sw-secondary master sw up
+		link set sw up
+	EOF
+	for ns in "$TOPO_PVM" "$TOPO_SVM"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.eth0.accept_dad=0 || rc=1
+		topo_vm_cmds | ip -n "$ns" -b - || rc=1
+	done
 
 	topo_br_netfilter "$TOPO_PRIMARY"
-	topo_bridge "$TOPO_PRIMARY" br0 eth0 vif
+	ip -n "$TOPO_PRIMARY" -b - <<-EOF || rc=1
+		link add br0 type bridge forward_delay 0 stp_state 0
+		link set eth0 master br0 up
+		link set vif master br0 up
+		link set eth1 up
+		link set br0 up
+	EOF
 	topo_br_netfilter "$TOPO_SECONDARY"
 	if [[ ${1:-} == --bare ]]; then
-		topo_bridge "$TOPO_SECONDARY" br0 vif
-		return
+		ip -n "$TOPO_SECONDARY" -b - <<-EOF || rc=1
+			link add br0 type bridge forward_delay 0 stp_state 0
+			link set vif master br0 up
+			link set eth0 up
+			link set eth1 up
+			link set br0 up
+		EOF
+		return "$rc"
 	fi
-	topo_mirror "$TOPO_PRIMARY" vif eth1
-	topo_bridge "$TOPO_SECONDARY" colobr0 eth1 vif
+	topo_mirror "$TOPO_PRIMARY" vif eth1 || rc=1
+	ip -n "$TOPO_SECONDARY" -b - <<-EOF || rc=1
+		link add colobr0 type bridge forward_delay 0 stp_state 0
+		link set eth1 master colobr0 up
+		link set vif master colobr0 up
+		link set eth0 up
+		link set colobr0 up
+	EOF
+	return "$rc"
 }
 
 # topo_seccolo INDEX: the secondary's SECCOLO rules for the SVM's port, as
@@ -232,16 +264,21 @@ topo_services() {
 	topo_wait_listen "$TOPO_SVM" $PORT_FILE $PORT_ECHO $PORT_DIFF
 }
 
-# topo_wait_listen NS PORT...: until every TCP PORT listens in NS.
+# topo_wait_listen NS PORT...: until every TCP PORT listens in NS (5 s at
+# most), one ss for all of them each time.
 topo_wait_listen() {
-	local ns=$1 port i
+	local ns=$1 port i listening missing
 	shift
-	for port in "$@"; do
-		for i in $(seq 100); do
-			ip netns exec "$ns" ss -Htln "sport = :$port" | grep -q . && break
-			sleep 0.05
+	for i in $(seq 100); do
+		listening=" $(ip netns exec "$ns" ss -Htln | awk '{ sub(/.*:/, "", $4); printf "%s ", $4 }')"
+		missing=0
+		for port in "$@"; do
+			[[ $listening == *" $port "* ]] || missing=1
 		done
+		((missing)) || return 0
+		sleep 0.05
 	done
+	return 1
 }
 
 topo_stop_services() {
