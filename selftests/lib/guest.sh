@@ -136,7 +136,7 @@ _colo_modules_fail() {
 # is untouched), refresh the module index and modprobe them. If any of that
 # fails, the test stops there with a FAIL line that says why.
 load_colo_modules() {
-	local kdir extra m ko cache out names=() want changed=0
+	local kdir extra m ko out names=() want changed=0
 	for m in "${COLO_MODULES[@]}"; do
 		[[ -f $PROJECT_DIR/$m/$m.ko ]] && names+=("$m")
 	done
@@ -158,16 +158,8 @@ load_colo_modules() {
 	[[ $(modinfo -F filename "${names[@]}" 2>/dev/null) == \
 		"$(printf '%s.ko\n' "${want[@]}")" ]] || changed=1
 	if ((changed)); then
-		# depmod -a takes ~20 s under TCG; the host runner precomputed
-		# the same index for these exact files: use it when they match.
-		cache=${COLO_VM_BUILD:-$PROJECT_DIR/build/vm}/depmod/$(uname -r)
-		if [[ -f $cache/manifest ]] &&
-			diff -q <(cd "$extra" && export LC_ALL=C && sha256sum -- *.ko) "$cache/manifest" >/dev/null 2>&1; then
-			cp "$cache"/index/modules.* "$kdir"/ ||
-				_colo_modules_fail "cannot copy the module index into $kdir"
-		else
-			out=$(depmod -a 2>&1) || _colo_modules_fail "depmod -a: $out"
-		fi
+		out=$("$PROJECT_DIR/selftests/lib/depmod-cached" 2>&1) ||
+			_colo_modules_fail "depmod -a: $out"
 	fi
 	modprobe -a "${names[@]}" 2>/dev/null && return 0
 	for m in "${names[@]}"; do

@@ -80,30 +80,39 @@ mkdir -p "$builddir"
 initrd=$builddir/initramfs-$kver.cpio
 "$here/mkinitramfs.sh" "$kver" "$initrd"
 
-# load_colo_modules (selftests/lib/guest.sh) must run depmod in the guest
-# after installing our modules, ~20 s under TCG. depmod is deterministic, so
-# compute the same index here, natively, for the modules as built now; the
-# guest uses it when the files it installed match the manifest.
+# depmod in the guest reads every module over 9p: 30 to 45 s under TCG.
+# depmod is deterministic, so compute here, natively, the index of each
+# module tree the tests make (selftests/lib/depmod-cached says which, and
+# uses them when the guest's tree matches one), for the modules as built now.
 prep_depmod() {
-	local m kos=() d=$builddir/depmod/$kver key root
+	local m kos=() d=$builddir/depmod/$kver key layout root
 	for m in nf_conntrack_colo nfnetlink_colo xt_PMYCOLO xt_SECCOLO; do
 		[[ -f $project/$m/$m.ko ]] && kos+=("$project/$m/$m.ko")
 	done
-	((${#kos[@]})) || return 0
 	key=$(cd "/lib/modules/$kver" && { sha256sum "${kos[@]}"; ls -l modules.dep.bin; } | sha256sum)
-	[[ -f $d/key && $(cat "$d/key") == "$key" ]] && return 0
+	[[ -f $d/key && -f $d/stock/manifest && $(cat "$d/key") == "$key" ]] && return 0
 	rm -rf "$d"
-	root=$d/root/lib/modules/$kver
-	mkdir -p "$root/extra" "$d/index"
-	# A symlink farm of the stock tree plus copies of our modules.
-	cp -as "/lib/modules/$kver/." "$root/"
-	rm -f "$root"/modules.*
-	cp /lib/modules/"$kver"/modules.{order,builtin,builtin.modinfo} "$root/"
-	cp "${kos[@]}" "$root/extra/"
-	depmod -b "$d/root" "$kver" || { rm -rf "$d"; return 0; }
-	cp "$root"/modules.*.bin "$root"/modules.{dep,alias,symbols,softdep,devname} "$d/index/" 2>/dev/null
-	(cd "$root/extra" && export LC_ALL=C && sha256sum -- *.ko) >"$d/manifest"
-	rm -rf "$d/root"
+	for layout in stock flat install; do
+		[[ $layout != stock ]] && ((!${#kos[@]})) && continue
+		root=$d/root/lib/modules/$kver
+		mkdir -p "$root/extra" "$d/$layout/index"
+		# A symlink farm of the stock tree plus copies of our modules.
+		cp -as "/lib/modules/$kver/." "$root/"
+		rm -f "$root"/modules.*
+		cp /lib/modules/"$kver"/modules.{order,builtin,builtin.modinfo} "$root/"
+		for m in "${kos[@]}"; do
+			case $layout in
+			flat) cp "$m" "$root/extra/" ;;
+			install) install -D -m 0644 "$m" "$root/extra/$(basename "$m" .ko)/$(basename "$m")" ;;
+			esac
+		done
+		depmod -b "$d/root" "$kver" || { rm -rf "$d"; return 0; }
+		cp "$root"/modules.*.bin "$root"/modules.{dep,alias,symbols,softdep,devname} \
+			"$d/$layout/index/" 2>/dev/null
+		(cd "$root/extra" && find . -name '*.ko' -type f | LC_ALL=C sort |
+			xargs -r sha256sum --) >"$d/$layout/manifest"
+		rm -rf "$d/root"
+	done
 	echo "$key" >"$d/key"
 }
 prep_depmod
