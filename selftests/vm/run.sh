@@ -89,7 +89,8 @@ prep_depmod() {
 	for m in nf_conntrack_colo nfnetlink_colo xt_PMYCOLO xt_SECCOLO; do
 		[[ -f $project/$m/$m.ko ]] && kos+=("$project/$m/$m.ko")
 	done
-	key=$(cd "/lib/modules/$kver" && { sha256sum "${kos[@]}"; ls -l modules.dep.bin; } | sha256sum)
+	key=$(cd "/lib/modules/$kver" &&
+		{ ((${#kos[@]})) && sha256sum "${kos[@]}"; ls -l modules.dep.bin; } | sha256sum)
 	[[ -f $d/key && -f $d/stock/manifest && $(cat "$d/key") == "$key" ]] && return 0
 	rm -rf "$d"
 	for layout in stock flat install; do
@@ -109,8 +110,8 @@ prep_depmod() {
 		depmod -b "$d/root" "$kver" || { rm -rf "$d"; return 0; }
 		cp "$root"/modules.*.bin "$root"/modules.{dep,alias,symbols,softdep,devname} \
 			"$d/$layout/index/" 2>/dev/null
-		(cd "$root/extra" && find . -name '*.ko' -type f | LC_ALL=C sort |
-			xargs -r sha256sum --) >"$d/$layout/manifest"
+		"$project/selftests/lib/depmod-cached" --manifest "$root/extra" \
+			>"$d/$layout/manifest"
 		rm -rf "$d/root"
 	done
 	echo "$key" >"$d/key"
