@@ -135,6 +135,18 @@ topo_unmirror() {
 	tc -n "$1" qdisc del dev "$2" root handle 1: prio
 }
 
+# topo_bridge_cmds BR PORT...: for ip -b, bridge BR of the PORTs (no STP
+# delay), everything up.
+topo_bridge_cmds() {
+	local br=$1 port
+	shift
+	echo "link add $br type bridge forward_delay 0 stp_state 0"
+	for port; do
+		echo "link set $port master $br up"
+	done
+	echo "link set $br up"
+}
+
 # topo_create [--bare]: the topology above, in one ip process per
 # namespace (under TCG each exec of a tool costs ~0.1 s: one per command
 # made building it take 7 s). The veth pairs are made down; each end
@@ -157,45 +169,25 @@ topo_create() {
 		addr add $CLIENT_IP4/24 dev eth0
 		addr add $CLIENT_IP6/64 dev eth0 nodad
 	EOF
-	ip -n "$TOPO_SWITCH" -b - <<-EOF || rc=1
-		link add sw type bridge forward_delay 0 stp_state 0
-		link set sw-client master sw up
-		link set sw-primary master sw up
-		link set sw-secondary master sw up
-		link set sw up
-	EOF
+	topo_bridge_cmds sw sw-client sw-primary sw-secondary |
+		ip -n "$TOPO_SWITCH" -b - || rc=1
 	for ns in "$TOPO_PVM" "$TOPO_SVM"; do
 		ip netns exec "$ns" sysctl -qw net.ipv6.conf.eth0.accept_dad=0 || rc=1
 		topo_vm_cmds | ip -n "$ns" -b - || rc=1
 	done
 
 	topo_br_netfilter "$TOPO_PRIMARY"
-	ip -n "$TOPO_PRIMARY" -b - <<-EOF || rc=1
-		link add br0 type bridge forward_delay 0 stp_state 0
-		link set eth0 master br0 up
-		link set vif master br0 up
-		link set eth1 up
-		link set br0 up
-	EOF
+	{ topo_bridge_cmds br0 eth0 vif; echo "link set eth1 up"; } |
+		ip -n "$TOPO_PRIMARY" -b - || rc=1
 	topo_br_netfilter "$TOPO_SECONDARY"
 	if [[ ${1:-} == --bare ]]; then
-		ip -n "$TOPO_SECONDARY" -b - <<-EOF || rc=1
-			link add br0 type bridge forward_delay 0 stp_state 0
-			link set vif master br0 up
-			link set eth0 up
-			link set eth1 up
-			link set br0 up
-		EOF
+		{ topo_bridge_cmds br0 vif; echo "link set eth0 up"; echo "link set eth1 up"; } |
+			ip -n "$TOPO_SECONDARY" -b - || rc=1
 		return "$rc"
 	fi
 	topo_mirror "$TOPO_PRIMARY" vif eth1 || rc=1
-	ip -n "$TOPO_SECONDARY" -b - <<-EOF || rc=1
-		link add colobr0 type bridge forward_delay 0 stp_state 0
-		link set eth1 master colobr0 up
-		link set vif master colobr0 up
-		link set eth0 up
-		link set colobr0 up
-	EOF
+	{ topo_bridge_cmds colobr0 eth1 vif; echo "link set eth0 up"; } |
+		ip -n "$TOPO_SECONDARY" -b - || rc=1
 	return "$rc"
 }
 
