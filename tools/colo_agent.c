@@ -31,6 +31,14 @@ uint64_t colo_agent_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static uint64_t agent_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static uint64_t agent_now_us(void)
 {
 	struct timespec ts;
@@ -320,6 +328,7 @@ static int agent_stop(struct colo_agent *a, const struct qmp_msg *m)
 		return AGENT_RUNNING;
 	a->stopped = true;
 	a->stop_us = agent_event_us(m);
+	a->stop_seen_us = agent_mono_us();
 	if (a->in_flight)
 		memcpy(a->reason, a->in_flight_reason, sizeof(a->reason));
 	else
@@ -338,11 +347,19 @@ static int agent_stop(struct colo_agent *a, const struct qmp_msg *m)
 static int agent_resume(struct colo_agent *a, const struct qmp_msg *m)
 {
 	uint64_t now = agent_event_us(m);
-	char pause[32] = "unknown";
+	char pause[80] = "unknown";
 
+	/*
+	 * With how long before RESUME we handled STOP, by our clock: much
+	 * less than the pause says our begin came late, after the VM had
+	 * run again (on the secondary, its output got the old offsets).
+	 */
 	if (a->stopped && now >= a->stop_us)
-		snprintf(pause, sizeof(pause), "%llu ms", (unsigned long long)
-			 (now - a->stop_us + 500) / 1000);
+		snprintf(pause, sizeof(pause),
+			 "%llu ms, STOP seen %llu ms before RESUME",
+			 (unsigned long long)(now - a->stop_us + 500) / 1000,
+			 (unsigned long long)(agent_mono_us() -
+					      a->stop_seen_us + 500) / 1000);
 	else if (!a->stopped)
 		snprintf(a->reason, sizeof(a->reason), "unknown");
 	/*

@@ -88,6 +88,7 @@ struct colo_agent {
 	bool two_phase;			/* still sending CHECKPOINT_BEGIN */
 	bool stopped;			/* between STOP and RESUME */
 	uint64_t stop_us;		/* when it stopped (QEMU's clock) */
+	uint64_t stop_seen_us;		/* when STOP reached us (monotonic) */
 	bool in_flight;			/* asked QEMU, no STOP yet */
 	bool deferred;			/* asked again during a checkpoint */
 	char in_flight_reason[AGENT_REASON_LEN];

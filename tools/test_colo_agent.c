@@ -388,6 +388,10 @@ static void primary_up(void)
 	check(logged("checkpoint 1: reason start, pause 12 ms"),
 	      "first checkpoint logged with reason start and its pause:\n%s",
 	      w.out);
+	/* Both events were read at once: the begin came as late as RESUME. */
+	check(logged("pause 12 ms, STOP seen 0 ms before RESUME"),
+	      "the log says how long before RESUME STOP was handled:\n%s",
+	      w.out);
 }
 
 static void test_primary(void)
