@@ -12,7 +12,10 @@
 # checkpoint and differs is dropped as stale, not called a miscompare.
 # DO_CHECKPOINT alone still releases everything. A miscompare's request
 # waits miscompare_grace_ms (3 s here, to leave coloctl time): asked for
-# when no checkpoint begins meanwhile, covered by one that does. A begin
+# when no checkpoint begins meanwhile, covered by one that does. For
+# svm_settle_ms after a commit, an SVM datagram that differs on a flow
+# opened since the checkpoint before is dropped as stale (a late secondary
+# begin may have shifted it), on an older flow it is a miscompare. A begin
 # after failover is refused.
 source "$(dirname "$0")/lib/guest.sh"
 source "$(dirname "$0")/lib/topology.sh"
@@ -29,6 +32,7 @@ old_grace=$(cat "$grace")
 
 cleanup() {
 	echo "$old_grace" >"$grace"
+	[[ -n ${old_settle:-} ]] && echo "$old_settle" >"$settle"
 	[[ -n ${monitor:-} ]] && kill "$monitor" 2>/dev/null
 	[[ -n ${client:-} ]] && kill "$client" 2>/dev/null
 	[[ -n ${ctlfd:-} ]] && exec {ctlfd}>&-
@@ -117,13 +121,15 @@ S tc qdisc del dev eth1 root
 # A datagram of the SVM's from before the checkpoint, late on its way: it
 # comes during the checkpoint, different from what the PVM sends after it.
 # Dropped as stale when it differs; the SVM's real answer then matches.
+# stale_svm_frame [PORT]: to the client's PORT (40007, the echo flow's).
 stale_svm_frame() {
-	S python3 - "$PROJECT_DIR/selftests/lib" "$PORT_UDP" <<'PY'
+	S python3 - "$PROJECT_DIR/selftests/lib" "$PORT_UDP" "${1:-40007}" <<'PY'
 import socket, struct, sys
 sys.path.insert(0, sys.argv[1])
 from framelib import VM4, PEER4, csum
 data = b"stale"
-udp = struct.pack("!HHHH", int(sys.argv[2]), 40007, 8 + len(data), 0) + data
+udp = struct.pack("!HHHH", int(sys.argv[2]), int(sys.argv[3]), 8 + len(data),
+                  0) + data
 ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 7, 0, 64, 17, 0,
                  VM4, PEER4)
 ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
@@ -197,6 +203,43 @@ check "grace: a checkpoint begins within it and is committed" \
 sleep 4
 check "grace: the checkpoint covered the miscompare, no request" asked_once
 svm_drop -D
+echo "$old_grace" >"$grace"
+
+# A late secondary begin (docs/design.md, "A late secondary begin"): for
+# svm_settle_ms after a commit, the SVM's output on a flow opened since the
+# checkpoint before may still carry the offsets of before it. Such a packet
+# that differs is dropped as stale; on an older flow it is a miscompare.
+# The window is 10 s here, to leave coloctl time; requests are asked at once.
+settle=/sys/module/xt_PMYCOLO/parameters/svm_settle_ms
+old_settle=$(cat "$settle")
+echo 10000 >"$settle"
+echo 0 >"$grace"
+checkpoint2() { P "$COLOCTL" checkpoint-begin 1 && P "$COLOCTL" checkpoint 1; }
+# A second client port: a flow born now, answered by both VMs.
+compared=$(pstat pkts_compared)
+echo young | C socat -u - "UDP:$VM_IP4:$PORT_UDP,sourceport=40008"
+check "a new flow (client port 40008) compares" \
+	'wait_until eval "(($(pstat pkts_compared) > compared))"'
+checkpoint2
+svm_drop -I
+requested=$(pstat checkpoints_requested) stale=$(pstat svm_pkts_stale)
+echo later | C socat -u - "UDP:$VM_IP4:$PORT_UDP,sourceport=40008"
+check "settle: the PVM's answer on the new flow is held" \
+	'wait_until queue_is pvm 1'
+compared=$(pstat pkts_compared)
+stale_svm_frame 40008
+check "settle: an SVM datagram that differs, on the flow born before the checkpoint, is dropped as stale" \
+	'wait_until eval "(($(pstat svm_pkts_stale) == stale + 1))" &&
+	 (($(pstat checkpoints_requested) == requested))'
+checkpoint2
+check "settle: a flow older than the checkpoint before draws the miscompare" \
+	'miscompare_held seven &&
+	 wait_until eval "(($(pstat checkpoints_requested) == requested + 1))" &&
+	 (($(pstat svm_pkts_stale) == stale + 1))'
+checkpoint2
+check "settle: the checkpoint releases 'seven'" 'wait_until got seven'
+svm_drop -D
+echo "$old_settle" >"$settle"
 echo "$old_grace" >"$grace"
 
 begun=$(pstat checkpoints_begun)

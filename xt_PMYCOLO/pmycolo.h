@@ -55,7 +55,7 @@ struct pmycolo_pkt {
 	unsigned long		held_at;	/* jiffies */
 	u32			data_off;	/* compared bytes start here */
 	bool			marked;		/* by a checkpoint begin */
-	/* SVM: came between a checkpoint's begin and commit */
+	/* SVM: may be stale (pmycolo_svm_maybe_stale()) */
 	bool			in_checkpoint;
 };
 

@@ -79,6 +79,10 @@ struct pmycolo_shard {
 	/* A checkpoint has begun: what it marked, oldest first. */
 	bool			begun;
 	struct list_head	age_marked[2];
+	/* Two per checkpoint: odd from its begin to its commit. */
+	u32			phase;
+	/* Until then the SVM's output may carry the offsets of before it. */
+	unsigned long		settle_until;	/* jiffies */
 	struct list_head	ready;
 	/* Flows waiting inside a GSO head with nothing of the SVM's. */
 	struct list_head	stuck;

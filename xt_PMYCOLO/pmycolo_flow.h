@@ -41,6 +41,7 @@ struct pmycolo_flow {
 	u32			stuck_seq;	/* compared_seq when stuck */
 	unsigned long		stuck_since;	/* jiffies */
 	u32			epoch;		/* checkpoints seen */
+	u32			born;		/* pmycolo_shard.phase then */
 	unsigned long		last_seen;	/* jiffies */
 	struct rcu_head		rcu;
 };

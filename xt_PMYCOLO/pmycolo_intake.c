@@ -136,13 +136,36 @@ static struct pmycolo_flow *pmycolo_flow_get(struct pmycolo_shard *sh,
 		if (!pmycolo_svm_opens(key, pkt))
 			return ERR_PTR(-EAGAIN);
 	}
-	if (pi->n_shards == 1)
-		return pmycolo_flow_make(sh, key, side, ev, ask);
-	/* One shard at a time: each counts the flows the others made. */
-	spin_lock(&pi->new_flow_lock);
-	flow = pmycolo_flow_make(sh, key, side, ev, ask);
-	spin_unlock(&pi->new_flow_lock);
+	if (pi->n_shards == 1) {
+		flow = pmycolo_flow_make(sh, key, side, ev, ask);
+	} else {
+		/* One shard at a time: each counts the flows the others made. */
+		spin_lock(&pi->new_flow_lock);
+		flow = pmycolo_flow_make(sh, key, side, ev, ask);
+		spin_unlock(&pi->new_flow_lock);
+	}
+	if (!IS_ERR(flow))
+		flow->born = sh->phase;
 	return flow;
+}
+
+/*
+ * Whether an SVM packet may be from before the last checkpoint: it came
+ * between a checkpoint's begin and commit (sent before the SVM stopped and
+ * given the offsets of after it), or shortly after the commit on a flow
+ * opened in the period the checkpoint ended or during it (sent after the
+ * SVM resumed and given the offsets of before it, the secondary's begin
+ * late). A miscompare of such a packet drops it and compares the next: a
+ * real divergence shows again in the SVM's later output. Under sh->lock.
+ */
+static bool pmycolo_svm_maybe_stale(const struct pmycolo_shard *sh,
+				    const struct pmycolo_flow *flow)
+{
+	u32 age = sh->phase - flow->born;
+
+	if (test_bit(COLO_INST_CHECKPOINT_BEGUN, &sh->pi->inst->flags))
+		return true;
+	return (age == 1 || age == 2) && time_before(jiffies, sh->settle_until);
 }
 
 /*
@@ -197,7 +220,7 @@ static int pmycolo_enqueue(struct pmycolo_inst *pi,
 	}
 	pkt->marked = false;
 	pkt->in_checkpoint = side == COLO_CMP_SVM &&
-			     test_bit(COLO_INST_CHECKPOINT_BEGUN, &pi->inst->flags);
+			     pmycolo_svm_maybe_stale(sh, flow);
 	pmycolo_flow_queue(flow, side, pkt);
 	pmycolo_flow_touch(&sh->flows, flow, true);
 	pkt->held_at = jiffies;

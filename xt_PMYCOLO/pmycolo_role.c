@@ -55,6 +55,19 @@ static void pmycolo_detach(struct colo_instance *inst)
 }
 
 /*
+ * The secondary's agent begins at the SVM's stop, from QEMU's event: when it
+ * comes late, the SVM resumed as the PVM's copy first, and what it sent
+ * meanwhile left with the offsets of before the checkpoint, its sequence
+ * numbers shifted. Only flows opened since the checkpoint before have
+ * offsets to shift. The primary may have committed by then: their SVM
+ * output of this long after the commit is taken as possibly stale
+ * (docs/design.md, "A real COLO pair").
+ */
+static unsigned int svm_settle_ms = 200;
+module_param(svm_settle_ms, uint, 0644);
+MODULE_PARM_DESC(svm_settle_ms, "how long after a checkpoint the SVM's output of flows opened just before it may still be shifted by a late secondary (ms, 0: none; default 200)");
+
+/*
  * Two-phase checkpoint, begin: mark every packet held now, on both sides
  * (the PVM is stopped: what it sent so far is in the state the SVM gets).
  * A second begin before the commit marks what came since too: the mark
@@ -82,6 +95,8 @@ static void pmycolo_shard_begin(struct pmycolo_shard *sh)
 	}
 	for (side = COLO_CMP_PVM; side <= COLO_CMP_SVM; side++)
 		list_splice_tail_init(&sh->age[side], &sh->age_marked[side]);
+	if (!sh->begun)
+		sh->phase++;
 	sh->begun = true;
 	spin_unlock_bh(&sh->lock);
 }
@@ -144,6 +159,8 @@ static void pmycolo_shard_commit(struct pmycolo_shard *sh)
 	WARN_ON_ONCE(!list_empty(&sh->age_marked[COLO_CMP_PVM]) ||
 		     !list_empty(&sh->age_marked[COLO_CMP_SVM]));
 	sh->begun = false;
+	sh->phase++;
+	sh->settle_until = jiffies + msecs_to_jiffies(READ_ONCE(svm_settle_ms));
 	pmycolo_gauges(sh->pi);
 	spin_unlock_bh(&sh->lock);
 

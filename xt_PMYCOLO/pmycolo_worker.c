@@ -111,11 +111,10 @@ static void pmycolo_compare_flow(struct pmycolo_shard *sh,
 			return;
 		case COLO_CMP_MISCOMPARE:
 			/*
-			 * SVM output that came while a checkpoint was under way
-			 * may be from before it, late on its way (and given the
-			 * offsets of after it by the secondary): it is dropped
-			 * and the next is compared. A real divergence shows
-			 * again in the SVM's next output.
+			 * SVM output that may be stale (pmycolo_svm_maybe_stale():
+			 * from before the checkpoint with the offsets of after it,
+			 * or the reverse) is dropped and the next is compared. A
+			 * real divergence shows again in the SVM's next output.
 			 */
 			if (s && s->in_checkpoint && !p->marked) {
 				pmycolo_pop(sh, s, COLO_CMP_SVM, b);
