@@ -82,7 +82,11 @@ void pmycolo_shard_flush(struct pmycolo_shard *sh, bool drop)
 		pmycolo_flow_settle(&sh->flows, flow);
 	}
 	sh->flows.epoch++;
+	/* It ends a checkpoint begun, but leaves nothing to settle. */
+	if (sh->begun)
+		sh->phase++;
 	sh->begun = false;
+	sh->settle_until = jiffies;
 	INIT_LIST_HEAD(&sh->age[COLO_CMP_PVM]);
 	INIT_LIST_HEAD(&sh->age[COLO_CMP_SVM]);
 	INIT_LIST_HEAD(&sh->age_marked[COLO_CMP_PVM]);

@@ -34,6 +34,8 @@ static struct pmycolo_shard *pmycolo_shard_alloc(struct pmycolo_inst *pi)
 	INIT_LIST_HEAD(&sh->age[COLO_CMP_SVM]);
 	INIT_LIST_HEAD(&sh->age_marked[COLO_CMP_PVM]);
 	INIT_LIST_HEAD(&sh->age_marked[COLO_CMP_SVM]);
+	/* No commit yet: no settle window (jiffies start near the wrap). */
+	sh->settle_until = jiffies;
 	INIT_LIST_HEAD(&sh->ready);
 	INIT_LIST_HEAD(&sh->stuck);
 	if (pmycolo_flows_init(&sh->flows)) {
