@@ -61,7 +61,7 @@ static void pmycolo_detach(struct colo_instance *inst)
  * numbers shifted. Only flows opened since the checkpoint before have
  * offsets to shift. The primary may have committed by then: their SVM
  * output of this long after the commit is taken as possibly stale
- * (docs/design.md, "A real COLO pair").
+ * (docs/design.md, "A late secondary begin").
  */
 static unsigned int svm_settle_ms = 200;
 module_param(svm_settle_ms, uint, 0644);
