@@ -56,7 +56,7 @@ struct pmycolo_pkt {
 	u32			data_off;	/* compared bytes start here */
 	bool			marked;		/* by a checkpoint begin */
 	/* SVM: may be stale (pmycolo_svm_maybe_stale()) */
-	bool			in_checkpoint;
+	bool			maybe_stale;
 };
 
 int pmycolo_parse(const struct sk_buff *skb, u8 family,

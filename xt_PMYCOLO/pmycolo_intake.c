@@ -219,8 +219,8 @@ static int pmycolo_enqueue(struct pmycolo_inst *pi,
 			goto noted;
 	}
 	pkt->marked = false;
-	pkt->in_checkpoint = side == COLO_CMP_SVM &&
-			     pmycolo_svm_maybe_stale(sh, flow);
+	pkt->maybe_stale = side == COLO_CMP_SVM &&
+			   pmycolo_svm_maybe_stale(sh, flow);
 	pmycolo_flow_queue(flow, side, pkt);
 	pmycolo_flow_touch(&sh->flows, flow, true);
 	pkt->held_at = jiffies;

@@ -167,7 +167,7 @@ int pmycolo_split(struct pmycolo_shard *sh, struct pmycolo_pkt *p)
 		list_del(&pkt->entry.list);
 		pkt->cmp.data = pkt;
 		pkt->marked = false;
-		pkt->in_checkpoint = false;
+		pkt->maybe_stale = false;
 		pmycolo_flow_queue(p->flow, COLO_CMP_PVM, pkt);
 		/* As old as the super-packet: right after it, in order. */
 		list_add(&pkt->age, age);

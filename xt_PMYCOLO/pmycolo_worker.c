@@ -116,7 +116,7 @@ static void pmycolo_compare_flow(struct pmycolo_shard *sh,
 			 * or the reverse) is dropped and the next is compared. A
 			 * real divergence shows again in the SVM's next output.
 			 */
-			if (s && s->in_checkpoint && !p->marked) {
+			if (s && s->maybe_stale && !p->marked) {
 				pmycolo_pop(sh, s, COLO_CMP_SVM, b);
 				b->stale++;
 				break;
