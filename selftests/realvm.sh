@@ -158,8 +158,6 @@ check "it compared equal ($((matched1 - matched0)) packets matched, $((r2 - r1))
 # harness's checkpoint here, as in phases 2 and 3.
 stamp "4. the secondary's begin comes late"
 late=0
-mkfifo "$tmp/tick"
-exec {tick}<>"$tmp/tick"
 for round in 1 2 3; do
 	{ read -r m0; read -r tm0; read -r stale0; } < <(realvm_stat \
 		req_miscompare req_timeout svm_pkts_stale)
@@ -170,18 +168,12 @@ for round in 1 2 3; do
 		pids+=($!)
 	done
 	sleep 0.4
-	mapfile -t plog <"$REALVM_PLOG"
-	n=${#plog[@]} sn=$(wc -l <"$REALVM_SLOG")
+	sn=$(wc -l <"$REALVM_SLOG")
 	kill -STOP "$REALVM_SPID"
 	realvm_period "$REALVM_LONG_MS"
-	# Until the primary's agent logs the checkpoint, polled without a
-	# fork (each costs ~0.1 s here): the secondary's begin comes a few
-	# tens of ms after the primary's commit.
-	for ((i = 0; i < 3000; i++)); do
-		mapfile -t plog <"$REALVM_PLOG"
-		((${#plog[@]} > n)) && [[ ${plog[-1]} == *"agent: checkpoint "* ]] && break
-		read -rt 0.01 -u "$tick" || true
-	done
+	# The secondary's begin comes a few tens of ms after the primary's
+	# commit.
+	realvm_wait_ckpt "$c" || echo "  no checkpoint in round $round"
 	kill -CONT "$REALVM_SPID"
 	wait "${pids[@]}"
 	realvm_settle || echo "  the primary still holds packets of round $round"
