@@ -16,6 +16,14 @@
 #define PMYCOLO_MAX_TICK	(HZ / 10)
 /* Idle flows freed per hold of the lock. */
 #define PMYCOLO_EXPIRE_BATCH	64
+/*
+ * Packets taken off one flow's queues per hold of the shard's lock. A
+ * flow's backlog may be a whole queue limit (up to NFCOLO_QUEUE_LIMIT_MAX
+ * a side), and the intake of every CPU spins on that lock with bottom
+ * halves off: the rest waits at the tail of the ready list, behind the
+ * shard's other flows, and what matched so far goes out first.
+ */
+#define PMYCOLO_COMPARE_BUDGET	64
 
 static struct pmycolo_pkt *pmycolo_head(struct pmycolo_flow *flow,
 					enum colo_cmp_side side)
@@ -27,6 +35,7 @@ static struct pmycolo_pkt *pmycolo_head(struct pmycolo_flow *flow,
 struct pmycolo_batch {
 	struct list_head	release;
 	struct list_head	freeq;
+	unsigned int		popped;
 	unsigned int		compared;
 	u64			compared_bytes;
 	unsigned int		matched;
@@ -45,6 +54,7 @@ static void pmycolo_pop(struct pmycolo_shard *sh, struct pmycolo_pkt *pkt,
 	list_add_tail(&pkt->entry.list,
 		      side == COLO_CMP_PVM ? &b->release : &b->freeq);
 	pmycolo_held_add(sh, side, -1);
+	b->popped++;
 }
 
 /*
@@ -82,7 +92,11 @@ static bool pmycolo_stuck(struct pmycolo_shard *sh, struct pmycolo_flow *flow,
 	return false;
 }
 
-/* Run the comparator over @flow's queue heads until it has to wait. */
+/*
+ * Run the comparator over @flow's queue heads until it has to wait, or
+ * until it took PMYCOLO_COMPARE_BUDGET packets: then @flow has news still
+ * and goes back on the ready list.
+ */
 static void pmycolo_compare_flow(struct pmycolo_shard *sh,
 				 struct pmycolo_flow *flow,
 				 struct pmycolo_batch *b)
@@ -92,10 +106,21 @@ static void pmycolo_compare_flow(struct pmycolo_shard *sh,
 
 	pmycolo_flow_sync(&sh->flows, flow);
 	while (!flow->diverged) {
-		struct pmycolo_pkt *p = pmycolo_head_visible(flow, COLO_CMP_PVM);
-		struct pmycolo_pkt *s = pmycolo_head_visible(flow, COLO_CMP_SVM);
-		const struct colo_cmp_pkt *pc = p ? &p->cmp : NULL;
-		const struct colo_cmp_pkt *sc = s ? &s->cmp : NULL;
+		struct pmycolo_pkt *p;
+		struct pmycolo_pkt *s;
+		const struct colo_cmp_pkt *pc;
+		const struct colo_cmp_pkt *sc;
+
+		if (b->popped >= PMYCOLO_COMPARE_BUDGET) {
+			if (pmycolo_head(flow, COLO_CMP_PVM) ||
+			    pmycolo_head(flow, COLO_CMP_SVM))
+				list_add_tail(&flow->ready, &sh->ready);
+			return;
+		}
+		p = pmycolo_head_visible(flow, COLO_CMP_PVM);
+		s = pmycolo_head_visible(flow, COLO_CMP_SVM);
+		pc = p ? &p->cmp : NULL;
+		sc = s ? &s->cmp : NULL;
 
 		if (flow->is_tcp)
 			act = colo_cmp_tcp_step(&flow->tcp, pc, sc,
@@ -166,6 +191,7 @@ bool pmycolo_compare_ready(struct pmycolo_shard *sh, unsigned long deadline)
 	for (;;) {
 		INIT_LIST_HEAD(&b.release);
 		INIT_LIST_HEAD(&b.freeq);
+		b.popped = 0;
 		b.compared = 0;
 		b.compared_bytes = 0;
 		b.matched = 0;
