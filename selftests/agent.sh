@@ -8,6 +8,7 @@
 #   colo-qemu-agent --migrate-set-parameters--> fake QEMU --STOP, RESUME-->
 #   colo-qemu-agent --DO_CHECKPOINT--> nfcolo instance (checkpoints_done)
 #
+# The secondary's first agent runs --realtime: SCHED_FIFO, memory locked.
 # Then COLO_EXIT fails the instance over, and the fake QEMU going away (or
 # the instance, or nfnetlink_colo, going away) ends the agent with its
 # documented exit code.
@@ -15,7 +16,7 @@
 # real-VM tests' business.
 source "$(dirname "$0")/lib/guest.sh"
 
-require_cmd python3 ip
+require_cmd python3 ip chrt
 AGENT=$PROJECT_DIR/tools/colo-qemu-agent
 FAKE_QMP=$PROJECT_DIR/selftests/lib/fake_qmp.py
 TRIGGER=$PROJECT_DIR/selftests/kmod/colo_test_trigger.ko
@@ -141,8 +142,12 @@ check "primary: QEMU gone while in COLO: the agent exits 4" \
 check "primary: ... and the instance goes away" 'wait_until gone 5'
 
 # ---- secondary over a character device (a pty) ----
-check "secondary: agent ready on a character device" \
-	'start_pair s1 secondary pty'
+check "secondary: agent ready on a character device, --realtime 10" \
+	'start_pair s1 secondary pty --realtime 10'
+check "secondary: --realtime: SCHED_FIFO at priority 10, its memory locked" \
+	'chrt -p "$agent_pid" | grep -q "policy: SCHED_FIFO" &&
+	 chrt -p "$agent_pid" | grep -q "priority: 10" &&
+	 grep -Eq "^VmLck:[[:space:]]+[1-9]" "/proc/$agent_pid/status"'
 fake checkpoint
 check "secondary: RESUME is DO_CHECKPOINT" 'wait_until done_is 5 1'
 request 5 2>/dev/null

@@ -5,10 +5,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <linux/netfilter/nfnetlink_colo.h>
 
 #include "colo_agent.h"
@@ -41,6 +43,7 @@ static void agent_usage(FILE *f)
 	      "[--wait SECS]\n"
 	      "                       [--compare-timeout MS] "
 	      "[--queue-limit N]\n"
+	      "                       [--realtime PRIO]\n"
 	      "       colo-qemu-agent --help | --version\n"
 	      "PATH: QEMU's QMP unix socket, or a character device.\n"
 	      "SIGTERM/SIGINT: exit 0; SIGUSR1: x-colo-lost-heartbeat.\n"
@@ -70,7 +73,7 @@ static int agent_bad(const char *opt, const char *val)
 }
 
 static int agent_parse(int argc, char **argv, struct colo_agent_cfg *cfg,
-		       struct colo_agent_nl *k)
+		       struct colo_agent_nl *k, uint32_t *rt_prio)
 {
 	static const struct option opts[] = {
 		{ "index", required_argument, NULL, 'i' },
@@ -80,6 +83,7 @@ static int agent_parse(int argc, char **argv, struct colo_agent_cfg *cfg,
 		{ "wait", required_argument, NULL, 'w' },
 		{ "compare-timeout", required_argument, NULL, 't' },
 		{ "queue-limit", required_argument, NULL, 'l' },
+		{ "realtime", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
@@ -130,6 +134,10 @@ static int agent_parse(int argc, char **argv, struct colo_agent_cfg *cfg,
 				return agent_bad("--queue-limit", optarg);
 			k->has_queue_limit = true;
 			break;
+		case 'r':
+			if (!agent_u32(optarg, 1, 99, rt_prio))
+				return agent_bad("--realtime", optarg);
+			break;
 		case 'h':
 			agent_usage(stdout);
 			exit(AGENT_EXIT_OK);
@@ -157,6 +165,32 @@ static int agent_parse(int argc, char **argv, struct colo_agent_cfg *cfg,
 	}
 	k->index = cfg->index;
 	k->mode = cfg->mode;
+	return AGENT_EXIT_OK;
+}
+
+/*
+ * --realtime: the secondary's agent must begin the kernel's checkpoint
+ * before QEMU resumes the SVM, a pause of a few ms, and QEMU does not wait
+ * for it (colo-qemu-agent(8)). On a host whose CPUs are busy with the VMs
+ * a SCHED_OTHER agent may be woken too late; a SCHED_FIFO one preempts
+ * them, and with its memory locked takes no page fault on the way.
+ */
+static int agent_realtime(uint32_t prio)
+{
+	struct sched_param sp = { .sched_priority = (int)prio };
+
+	if (sched_setscheduler(0, SCHED_FIFO, &sp) < 0) {
+		fprintf(stderr,
+			"colo-qemu-agent: --realtime %u: SCHED_FIFO: %s (needs CAP_SYS_NICE)\n",
+			prio, strerror(errno));
+		return AGENT_EXIT_SETUP;
+	}
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0) {
+		fprintf(stderr,
+			"colo-qemu-agent: --realtime: mlockall: %s (needs CAP_IPC_LOCK or RLIMIT_MEMLOCK)\n",
+			strerror(errno));
+		return AGENT_EXIT_SETUP;
+	}
 	return AGENT_EXIT_OK;
 }
 
@@ -192,13 +226,19 @@ int main(int argc, char **argv)
 	struct colo_agent_nl k = { 0 };
 	struct colo_agent a;
 	sigset_t wait_mask;
+	uint32_t rt_prio = 0;
 	struct colo_err e;
 	char err[512];
 	int ret;
 
-	ret = agent_parse(argc, argv, &cfg, &k);
+	ret = agent_parse(argc, argv, &cfg, &k, &rt_prio);
 	if (ret)
 		return ret;
+	if (rt_prio) {
+		ret = agent_realtime(rt_prio);
+		if (ret)
+			return ret;
+	}
 	agent_signals(&wait_mask);
 	if (colo_agent_nl_open(&k, &e) < 0) {
 		fprintf(stderr, "colo-qemu-agent: netlink: %s%s%s\n",

@@ -44,6 +44,9 @@ expect 2 "bad value for --checkpoint-interval: '-5'" --index 1 --mode primary --
 expect 2 "bad value for --wait: 'x'" --index 1 --mode primary --qmp /q --wait x
 expect 2 "bad value for --compare-timeout: '5'" --index 1 --mode primary --qmp /q --compare-timeout 5
 expect 2 "bad value for --queue-limit: '15'" --index 1 --mode primary --qmp /q --queue-limit 15
+expect 2 "bad value for --realtime: '0'" --index 1 --mode secondary --qmp /q --realtime 0
+expect 2 "bad value for --realtime: '100'" --index 1 --mode secondary --qmp /q --realtime 100
+expect 0 "[--realtime PRIO]" --help
 expect 2 "apply to a primary only" --index 1 --mode secondary --qmp /q --queue-limit 16
 expect 2 "usage:" --index 1 --mode primary --qmp /q --bogus
 
