@@ -10,9 +10,10 @@
 # worker takes at most a budget of packets off one flow per hold of the
 # shard's lock (PMYCOLO_COMPARE_BUDGET, 64) and then serves the next
 # flow, so what comes out at the client alternates between A and B in
-# runs of at most 32 datagrams (each match takes a datagram of each VM). A worker that compared a flow's whole
-# backlog under the lock would let out all of A, then all of B (the
-# intake of every CPU spinning meanwhile).
+# runs of at most 32 datagrams (each match takes a datagram of each VM).
+# A worker that compared a flow's whole backlog under the lock would let
+# out all of A, then all of B (the intake of every CPU spinning
+# meanwhile).
 source "$(dirname "$0")/lib/guest.sh"
 source "$(dirname "$0")/lib/topology.sh"
 
