@@ -197,10 +197,12 @@ cmp_proxy() {
 
 # cmp_send P S MB PORT [ARGS]: colo_frames sends MB of one TCP stream into
 # the rig, the PVM's in segments of P bytes of payload, the SVM's of S,
-# from client port PORT; prints its line.
+# from client port PORT; prints its line. With CMP_SENDER_CPU set, the
+# sender runs on that CPU only (and so does the softirq work its sends do).
 cmp_send() {
-	local p=$1 s=$2 mb=$3 port=$4
+	local p=$1 s=$2 mb=$3 port=$4 pin=()
 	shift 4
-	ip netns exec "$B_PVM" "$frames" packet eth0 "$B_SVM" eth0 sink \
+	[[ -n ${CMP_SENDER_CPU:-} ]] && pin=(taskset -c "$CMP_SENDER_CPU")
+	ip netns exec "$B_PVM" "${pin[@]}" "$frames" packet eth0 "$B_SVM" eth0 sink \
 		-p "$p" -s "$s" -m "$mb" -c "$port" "$@"
 }

@@ -9,18 +9,20 @@
 #   perf_start DATA         perf record into DATA, its events off
 #   perf_ctl enable|disable perf's events on or off, acknowledged
 #   perf_stop               perf record ends and writes DATA
-#   perf_report DATA        samples per command, object and symbol
+#   perf_report DATA [CPU]  samples per command, object and symbol (of
+#                           CPU only, if given)
 #   profile_table MODSYMS REPORTS N_OFF N_ON UNIT
 #                           the table of CPU per UNIT with and without the
 #                           proxy: REPORTS.off and REPORTS.on hold
 #                           perf_report's lines of N_OFF and N_ON units,
 #                           MODSYMS each module symbol's module
 
-# perf_report DATA: one line per command, object and symbol: samples, comm,
-# dso, symbol, tab-separated and trimmed.
+# perf_report DATA [CPU]: one line per command, object and symbol: samples,
+# comm, dso, symbol, tab-separated and trimmed; of CPU's samples only, if
+# given.
 perf_report() {
-	perf report -i "$1" --stdio --no-children --sort comm,dso,sym \
-		-F sample,comm,dso,sym -t $'\t' 2>/dev/null |
+	perf report -i "$1" ${2:+--cpu "$2"} --stdio --no-children \
+		--sort comm,dso,sym -F sample,comm,dso,sym -t $'\t' 2>/dev/null |
 		awk -F '\t' '!/^#/ && NF >= 4 {
 			for (i = 1; i <= 4; i++) gsub(/^ +| +$/, "", $i)
 			print $1 "\t" $2 "\t" $3 "\t" $4 }'

@@ -110,8 +110,11 @@ grep "^checkpoint requested" "$tmp/standin.log"
 # PVM's in 1448-byte segments, the SVM's in 2896), the same way: there the
 # whole path of a frame runs in the sender's softirq and in PMYCOLO's
 # worker, and nothing else shares the CPUs. A unit is one of the PVM's
-# segments, the same count in both legs.
+# segments, the same count in both legs. The sender runs on CPU 0, so
+# that CPU's samples are the sender's path, which bounds both legs
+# (compare_bench.sh's "sender" column): they get a table of their own.
 CMP_MB=${BENCH_CMP_MB:-16}
+CMP_SENDER_CPU=0
 cmp_rig_create || { echo "the compare rig did not come up"; exit 1; }
 declare -A cmp_units
 for round in $(seq "$ROUNDS"); do
@@ -131,6 +134,7 @@ for round in $(seq "$ROUNDS"); do
 		out=${line##*frames_out=}
 		out=${out%% *}
 		perf_report "$data" >>"$tmp/cmpreport.$mode"
+		perf_report "$data" "$CMP_SENDER_CPU" >>"$tmp/cmpsender.$mode"
 		cmp_units[$mode]=$((${cmp_units[$mode]:-0} + out))
 		rm -f "$data" "$data.log"
 	done
@@ -141,4 +145,8 @@ printf '%d segments of 1448 bytes per leg, the SVM'"'"'s copy in half as many; u
 	"${cmp_units[off]}"
 printf 'which builds every frame before it sends them, in both legs)\n\n'
 profile_table "$tmp/modsyms" "$tmp/cmpreport" "${cmp_units[off]}" "${cmp_units[on]}" segment
+printf '\nOf it on the sender\x27s CPU (CPU %d: colo_frames and the kernel path its sendmmsg calls\n' \
+	"$CMP_SENDER_CPU"
+printf 'run in softirq, the PVM\x27s frames through the bridge and PMYCOLO\x27s intake of both VMs\x27)\n\n'
+profile_table "$tmp/modsyms" "$tmp/cmpsender" "${cmp_units[off]}" "${cmp_units[on]}" segment
 ksft_exit
