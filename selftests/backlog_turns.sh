@@ -20,11 +20,8 @@ source "$(dirname "$0")/lib/topology.sh"
 require_cmd python3 iptables
 load_colo_modules
 topo_create
-# Only the two flows: no IPv6 router solicitations of the VMs (shards.sh).
-for ns in "$TOPO_PVM" "$TOPO_SVM" "$TOPO_SECONDARY"; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1
-done
+# Only the two flows.
+topo_no_ipv6
 tmp=$(mktemp -d)
 # The held datagrams stay charged to the sending socket (rawflood.py's
 # default send buffer takes about 160): 64 of each flow.

@@ -21,15 +21,8 @@ source "$(dirname "$0")/lib/topology.sh"
 require_cmd python3 iptables ip6tables
 load_colo_modules
 topo_create
-# This test counts flows: the flood's 256 and nothing else. The VMs and the
-# secondary host solicit routers over IPv6 for a minute after their links
-# come up (backing off from 4 s), and each solicitation opens a flow of its
-# own, PVM and SVM ones a second apart (CI once saw 257: one SVM packet
-# held). Those hosts need no IPv6 here.
-for ns in "$TOPO_PVM" "$TOPO_SVM" "$TOPO_SECONDARY"; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1
-done
+# This test counts flows: the flood's 256 and nothing else.
+topo_no_ipv6
 tmp=$(mktemp -d)
 param=/sys/module/xt_PMYCOLO/parameters/compare_shards
 topo_pmycolo 1
